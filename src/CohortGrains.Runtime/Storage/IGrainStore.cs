@@ -1,0 +1,69 @@
+namespace CohortGrains.Runtime.Storage;
+
+/// <summary>
+/// Everything the grain runtime needs from a database. One implementation per engine
+/// (SQLite embedded, PostgreSQL for a cluster); both must pass the same contract suite.
+/// All instants are UTC <see cref="DateTimeOffset"/>s taken from the caller's clock, never the database's,
+/// so a fake clock drives the whole store in tests.
+/// </summary>
+public interface IGrainStore
+{
+    /// <summary>Applies the numbered migrations that are not applied yet. Safe to call from several nodes at once.</summary>
+    Task MigrateAsync(CancellationToken ct);
+
+    /// <summary>True when the store answers and every migration this build knows is applied.</summary>
+    Task<bool> IsReadyAsync(CancellationToken ct);
+
+    Task<StoredGrain?> LoadAsync(GrainId id, CancellationToken ct);
+
+    /// <summary>
+    /// Runs one grain turn in ONE transaction: lock the grain row, check the trigger is still ours
+    /// (a timer trigger must still exist with the attempt we claimed — fencing), call <paramref name="decide"/>
+    /// with the current row (null when the grain does not exist yet), then write the new state (version + 1),
+    /// its projection, timer upserts and cancels, outbox rows and messages to other grains, delete the trigger
+    /// timer, and commit. When decide returns <see cref="TurnDecision.Reject"/> nothing is written except that a
+    /// timer trigger is still consumed. When the trigger is no longer ours nothing is written and
+    /// <see cref="TurnOutcome.Fenced"/> is returned without calling decide.
+    /// Outbox rows whose idempotency key already exists are skipped (never enqueued twice).
+    /// </summary>
+    Task<TurnOutcome> RunTurnAsync(GrainId id, TurnTrigger trigger, DateTimeOffset now,
+        Func<StoredGrain?, TurnDecision> decide, CancellationToken ct);
+
+    /// <summary>Writes messages to grains durably, all or none (fan-out from the gateway). Each becomes a timer due now.</summary>
+    Task EnqueueMessagesAsync(IReadOnlyList<MessageWrite> messages, DateTimeOffset now, CancellationToken ct);
+
+    /// <summary>
+    /// Claims up to <paramref name="max"/> timers with due_at &lt;= now whose lease is free or expired, oldest first,
+    /// leasing them to <paramref name="owner"/> until now + lease and bumping their attempt. Never returns a timer
+    /// that another owner holds an unexpired lease on (Postgres: FOR UPDATE SKIP LOCKED).
+    /// </summary>
+    Task<IReadOnlyList<ClaimedTimer>> ClaimDueTimersAsync(string owner, DateTimeOffset now, int max, TimeSpan lease, CancellationToken ct);
+
+    /// <summary>Claims pending outbox rows whose next attempt is due, like timers.</summary>
+    Task<IReadOnlyList<ClaimedOutbox>> ClaimOutboxAsync(string owner, DateTimeOffset now, int max, TimeSpan lease, CancellationToken ct);
+
+    /// <summary>Records the result of a send. Fenced: ignored (returns false) unless the row still carries <paramref name="attempt"/>.</summary>
+    Task<bool> CompleteOutboxAsync(long outboxId, int attempt, OutboxResult result, DateTimeOffset now, CancellationToken ct);
+
+    /// <summary>Updates delivery status reported later by a provider (status callbacks), found by provider message id.</summary>
+    Task<bool> UpdateDeliveryStatusAsync(string providerMessageId, string status, string? errorCode, DateTimeOffset now, CancellationToken ct);
+
+    /// <summary>Releases every timer and outbox lease that <paramref name="owner"/> holds (graceful drain).</summary>
+    Task ReleaseLeasesAsync(string owner, CancellationToken ct);
+
+    // ---- read side: dashboards query projected columns, never grain JSON in bulk ----
+
+    Task<IReadOnlyList<GrainRow>> QueryGrainsAsync(GrainQuery query, CancellationToken ct);
+
+    /// <summary>Aggregates of ClientLoop projections grouped by cohort (no counter rows: computed on read).</summary>
+    Task<IReadOnlyList<CohortStats>> GetCohortStatsAsync(string orgId, IReadOnlyCollection<string>? cohortIds, DateTimeOffset now, CancellationToken ct);
+
+    Task<IReadOnlyList<OutboxRow>> QueryOutboxAsync(OutboxQuery query, CancellationToken ct);
+
+    Task<TimerBacklog> GetTimerBacklogAsync(DateTimeOffset now, CancellationToken ct);
+
+    // ---- API keys (stored hashed) ----
+
+    Task CreateApiKeyAsync(ApiKeyRecord key, CancellationToken ct);
+    Task<ApiKeyRecord?> FindApiKeyAsync(string keyHash, CancellationToken ct);
+}

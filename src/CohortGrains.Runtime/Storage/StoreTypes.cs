@@ -1,0 +1,188 @@
+namespace CohortGrains.Runtime.Storage;
+
+/// <summary>A grain's identity. The org id is part of every key so tenants never share rows (and can be partitioned).</summary>
+public readonly record struct GrainId(string OrgId, string Type, string Key)
+{
+    public override string ToString() => $"{Type}/{OrgId}/{Key}";
+}
+
+public sealed record StoredGrain(GrainId Id, string StateJson, long Version, DateTimeOffset UpdatedAt);
+
+/// <summary>
+/// Columns projected from grain state on every turn so dashboards aggregate in SQL instead of reading JSON.
+/// Only ClientLoop fills most of them; other grain types leave them at their defaults.
+/// </summary>
+public sealed record GrainProjection
+{
+    public string? DisplayName { get; init; }
+    public string? CohortId { get; init; }
+    public string? CoachId { get; init; }
+    public string? Status { get; init; }
+    public DateTimeOffset? StatusSince { get; init; }
+    /// <summary>Words for the roster ("rated 2 on Thu: 'no time for calls'"), decided when the status changed.</summary>
+    public string? StatusDetail { get; init; }
+    /// <summary>Higher is riskier: the roster sorts by it.</summary>
+    public int Risk { get; init; }
+    public int? LastRating { get; init; }
+    public DateTimeOffset? NextSessionAt { get; init; }
+    /// <summary>Earliest due instant of an action item not completed yet: "late" is decided at query time.</summary>
+    public DateTimeOffset? EarliestOpenActionDue { get; init; }
+    public int PromptsSent { get; init; }
+    public int Replies { get; init; }
+    public int TouchesSent { get; init; }
+    public int ActionsTotal { get; init; }
+    public int ActionsDone { get; init; }
+    public int Escalations { get; init; }
+    public int EscalationsCaught { get; init; }
+    /// <summary>Phone in E.164 for matching inbound SMS to a client (null when none).</summary>
+    public string? Phone { get; init; }
+    public string? Email { get; init; }
+}
+
+/// <summary>What started a turn.</summary>
+public abstract record TurnTrigger
+{
+    /// <summary>A command from the gateway (HTTP).</summary>
+    public sealed record Command : TurnTrigger;
+
+    /// <summary>A timer (reminder or grain message) claimed by a worker with the attempt it was claimed at.</summary>
+    public sealed record Timer(string Name, int Attempt) : TurnTrigger;
+
+    public static readonly TurnTrigger FromCommand = new Command();
+}
+
+public sealed record TimerWrite(string Name, DateTimeOffset DueAt, string PayloadJson);
+
+public sealed record OutboxWrite(
+    string IdempotencyKey,
+    string Channel,
+    string Recipient,
+    string? Subject,
+    string Body,
+    string Template,
+    string? PromptId);
+
+/// <summary>A message to another grain; stored as a timer on the target due immediately, so it survives crashes.</summary>
+public sealed record MessageWrite(GrainId Target, string PayloadJson);
+
+public abstract record TurnDecision
+{
+    public sealed record Write(
+        string StateJson,
+        GrainProjection Projection,
+        IReadOnlyList<TimerWrite> Timers,
+        IReadOnlyList<string> CancelTimers,
+        IReadOnlyList<OutboxWrite> Outbox,
+        IReadOnlyList<MessageWrite> Messages) : TurnDecision;
+
+    /// <summary>The grain refused the message (bad input for its current state); nothing is written.</summary>
+    public sealed record Reject(string Code, string Detail) : TurnDecision;
+}
+
+public abstract record TurnOutcome
+{
+    public sealed record Committed(long Version) : TurnOutcome;
+    public sealed record Rejected(string Code, string Detail) : TurnOutcome;
+    /// <summary>The timer that triggered the turn was re-claimed, rescheduled or cancelled meanwhile; nothing was done.</summary>
+    public sealed record Fenced : TurnOutcome;
+}
+
+public sealed record ClaimedTimer(GrainId Grain, string Name, DateTimeOffset DueAt, string PayloadJson, int Attempt);
+
+public sealed record ClaimedOutbox(
+    long Id,
+    GrainId Grain,
+    string IdempotencyKey,
+    string Channel,
+    string Recipient,
+    string? Subject,
+    string Body,
+    string Template,
+    int Attempt,
+    DateTimeOffset CreatedAt);
+
+public abstract record OutboxResult
+{
+    /// <summary>The provider accepted the message.</summary>
+    public sealed record Sent(string? ProviderMessageId, string ProviderStatus) : OutboxResult;
+    /// <summary>Transient fault: try again at <paramref name="RetryAt"/>.</summary>
+    public sealed record Retry(DateTimeOffset RetryAt, string Error) : OutboxResult;
+    /// <summary>Permanent fault: give up and show the reason.</summary>
+    public sealed record Failed(string Error, string? ErrorCode) : OutboxResult;
+}
+
+public static class OutboxStatus
+{
+    public const string Pending = "pending";
+    public const string Sent = "sent";
+    public const string Failed = "failed";
+}
+
+public sealed record OutboxRow(
+    long Id,
+    GrainId Grain,
+    string IdempotencyKey,
+    string Channel,
+    string Recipient,
+    string? Subject,
+    string Body,
+    string Template,
+    string? PromptId,
+    string Status,
+    int Attempt,
+    string? ProviderMessageId,
+    string? ProviderStatus,
+    string? Error,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? SentAt,
+    DateTimeOffset UpdatedAt);
+
+public sealed record OutboxQuery(string OrgId)
+{
+    public string? GrainKey { get; init; }
+    public string? Status { get; init; }
+    public string? Channel { get; init; }
+    public int Limit { get; init; } = 100;
+    /// <summary>Return rows with id below this (newest first paging).</summary>
+    public long? BeforeId { get; init; }
+}
+
+public sealed record GrainRow(GrainId Id, long Version, DateTimeOffset UpdatedAt, GrainProjection Projection);
+
+public sealed record GrainQuery(string OrgId, string Type)
+{
+    public string? CohortId { get; init; }
+    public string? CoachId { get; init; }
+    public string? Status { get; init; }
+    public string? Phone { get; init; }
+    public IReadOnlyCollection<string>? Keys { get; init; }
+    /// <summary>Sort riskiest first (risk desc, then status_since asc) instead of by key.</summary>
+    public bool OrderByRisk { get; init; }
+    public int Limit { get; init; } = 1000;
+    public int Offset { get; init; }
+}
+
+public sealed record CohortStats(
+    string CohortId,
+    int Clients,
+    IReadOnlyDictionary<string, int> ByStatus,
+    int PromptsSent,
+    int Replies,
+    int TouchesSent,
+    int ActionsTotal,
+    int ActionsDone,
+    int Escalations,
+    int EscalationsCaught,
+    int ClientsWithLateActions);
+
+public sealed record TimerBacklog(long Due, TimeSpan OldestLag, long Total);
+
+public sealed record ApiKeyRecord(
+    string KeyHash,
+    string Prefix,
+    string OrgId,
+    string Role,
+    string? SubjectId,
+    string Label,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? RevokedAt);
