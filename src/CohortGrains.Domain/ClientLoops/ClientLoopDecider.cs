@@ -1,0 +1,395 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using CohortGrains.Domain.Coaches;
+using CohortGrains.Domain.Common;
+using CohortGrains.Domain.Programs;
+
+namespace CohortGrains.Domain.ClientLoops;
+
+/// <summary>
+/// The check-in loop of one client, as a pure function: (state, message, now) → (state', effects).
+/// Reminder names: "touch:{session}:{touchpointKey}", "silent:{promptId}", "offer:{escalationId}".
+/// </summary>
+public static class ClientLoopDecider
+{
+    public const string GrainType = "ClientLoop";
+    public const int MaxActionItems = 3;
+
+    public static Decision<ClientLoopState> Decide(ClientLoopState? state, ClientLoopMessage message, DateTimeOffset now)
+    {
+        if (state is null)
+            return message is Enroll enroll
+                ? OnEnroll(enroll, now)
+                : Decision<ClientLoopState>.Reject(Rejection.NotFound, "client is not enrolled");
+
+        return message switch
+        {
+            Enroll => Decision<ClientLoopState>.Reject(Rejection.Conflict, "client is already enrolled"),
+            SessionCompleted m => OnSessionCompleted(state, m, now),
+            ReminderDue m => OnReminder(state, m, now),
+            CheckInReplied m => OnReply(state, m, now),
+            ActionItemCompleted m => OnActionCompleted(state, m, now),
+            Paused => OnPaused(state, now),
+            Resumed => OnResumed(state, now),
+            ChannelOptedOut m => OnConsent(state, m.Channel, optIn: false),
+            ChannelOptedIn m => OnConsent(state, m.Channel, optIn: true),
+            ProgramEnded m => OnProgramEnded(state, m, now),
+            SlotOffered m => OnSlotOffered(state, m, now),
+            EscalationHandled m => OnEscalationHandled(state, m),
+            _ => throw new ArgumentOutOfRangeException(nameof(message), message.GetType().Name),
+        };
+    }
+
+    private static Decision<ClientLoopState> OnEnroll(Enroll m, DateTimeOffset now)
+    {
+        var state = new ClientLoopState(
+            ClientLoopState.CurrentSchemaVersion, m.ClientId, m.CohortId, m.CoachId, m.CoachName, m.Profile, m.Consent, m.Program,
+            ClientStatus.OnTrack, now, "enrolled", now, [], [], [], [], null, []);
+        return Decision<ClientLoopState>.Accept(state);
+    }
+
+    private static Decision<ClientLoopState> OnSessionCompleted(ClientLoopState s, SessionCompleted m, DateTimeOffset now)
+    {
+        if (s.Status == ClientStatus.Done) return Decision<ClientLoopState>.Reject(Rejection.Conflict, "the client's program has ended");
+        if (m.Items.Count is < 1 or > MaxActionItems)
+            return Decision<ClientLoopState>.Reject(Rejection.Invalid, $"a session needs 1 to {MaxActionItems} action items");
+        if (m.NextSessionAt <= m.OccurredAt)
+            return Decision<ClientLoopState>.Reject(Rejection.Invalid, "the next session must be after this one");
+
+        var number = s.Sessions.Count + 1;
+        var items = m.Items.Select((item, i) => new ActionItem($"s{number}-a{i + 1}", item.What.Trim(), item.ByWhen, item.Notice?.Trim())).ToImmutableList();
+        var session = new SessionRecord(number, m.OccurredAt, m.NextSessionAt, items, m.Note);
+
+        var effects = new List<Effect>();
+        effects.AddRange(s.Reminders.Select(r => new CancelReminder(r)));
+        var next = s with
+        {
+            Program = m.Program,
+            Sessions = s.Sessions.Add(session),
+            OpenPromptId = null,
+            Reminders = [],
+            // A session starts a new cycle: whatever the client was, the coach has just seen them.
+            Status = ClientStatus.OnTrack,
+            StatusSince = now,
+            StatusDetail = $"session {number} logged",
+            StatusBeforePause = null,
+        };
+        return Decision<ClientLoopState>.Accept(ScheduleCadence(next, now, effects), effects);
+    }
+
+    /// <summary>Schedules every touchpoint of the current session not sent yet (used after a session and on resume).</summary>
+    private static ClientLoopState ScheduleCadence(ClientLoopState s, DateTimeOffset now, List<Effect> effects)
+    {
+        if (s.CurrentSession is not { } session) return s;
+        var reminders = s.Reminders;
+        foreach (var tp in s.Program.Cadence)
+        {
+            if (s.Touches.Any(t => t.Session == session.Number && t.TouchpointKey == tp.Key)) continue;
+            if (PlanTouch(s, session, tp, now) is not { } due) continue;
+            var name = $"touch:{session.Number}:{tp.Key}";
+            effects.Add(new ScheduleReminder(name, due));
+            reminders = reminders.Add(name);
+        }
+        return s with { Reminders = reminders };
+    }
+
+    /// <summary>
+    /// When a touchpoint is due: the session's local date plus the offset, at the client's preferred hour
+    /// in the client's zone, moved out of quiet hours. Null when it would land at or after the next session,
+    /// or when it is more than a day overdue (a session logged late should not fire a burst of stale nudges).
+    /// </summary>
+    public static DateTimeOffset? PlanTouch(ClientLoopState s, SessionRecord session, Touchpoint tp, DateTimeOffset now)
+    {
+        var zone = Zones.Find(s.Profile.TimeZone);
+        var sessionDate = DateOnly.FromDateTime(Zones.ToLocal(session.OccurredAt, zone));
+        var due = Zones.ToInstant(sessionDate.AddDays(tp.DayOffset), new TimeOnly(s.Profile.PreferredHour, 0), zone);
+        due = Zones.NextAllowed(due, s.QuietHours, zone);
+        if (due < now)
+        {
+            if (now - due > TimeSpan.FromHours(24)) return null;
+            due = Zones.NextAllowed(now, s.QuietHours, zone);
+        }
+        return due >= session.NextSessionAt ? null : due;
+    }
+
+    private static Decision<ClientLoopState> OnReminder(ClientLoopState s, ReminderDue m, DateTimeOffset now)
+    {
+        var fired = s with { Reminders = s.Reminders.Remove(m.Name) };
+        if (s.Status is ClientStatus.Paused or ClientStatus.Done) return Decision<ClientLoopState>.Unchanged(fired);
+
+        var parts = m.Name.Split(':');
+        return parts switch
+        {
+            ["touch", var session, var key] => OnTouchDue(fired, m.Name, int.Parse(session, CultureInfo.InvariantCulture), key, now),
+            ["silent", var promptId] => OnSilenceDue(fired, promptId, now),
+            ["offer", var escalationId] => SendSlotOffer(fired, escalationId, now),
+            _ => Decision<ClientLoopState>.Unchanged(fired),
+        };
+    }
+
+    private static Decision<ClientLoopState> OnTouchDue(ClientLoopState s, string reminder, int sessionNumber, string key, DateTimeOffset now)
+    {
+        if (s.CurrentSession is not { } session || session.Number != sessionNumber) return Decision<ClientLoopState>.Unchanged(s);
+        if (s.Program.Cadence.FirstOrDefault(t => t.Key == key) is not { } tp) return Decision<ClientLoopState>.Unchanged(s);
+        if (s.Touches.Any(t => t.Session == sessionNumber && t.TouchpointKey == key)) return Decision<ClientLoopState>.Unchanged(s);
+
+        // A timer can fire late (backlog, a node down): check quiet hours again at the moment of sending.
+        var zone = Zones.Find(s.Profile.TimeZone);
+        var allowed = Zones.NextAllowed(now, s.QuietHours, zone);
+        if (allowed > now)
+            return Decision<ClientLoopState>.Accept(s with { Reminders = s.Reminders.Add(reminder) }, [new ScheduleReminder(reminder, allowed)]);
+
+        var touchId = $"s{sessionNumber}-{key}";
+        var sentThisWeek = s.Touches.Count(t => t.SkippedBecause is null && t.CountsTowardCap && t.At > now.AddDays(-7));
+        if (sentThisWeek >= s.Program.WeeklyCap)
+        {
+            var skipped = new TouchRecord(touchId, sessionNumber, key, tp.Channel, now, "", tp.AsksForReply, true,
+                $"weekly cap of {s.Program.WeeklyCap} touches reached");
+            return Decision<ClientLoopState>.Accept(s with { Touches = s.Touches.Add(skipped) });
+        }
+
+        var body = Templates.Render(tp.Template ?? Templates.Default(tp.Kind), s);
+        var (channel, recipient) = ChooseChannel(s, tp.Channel);
+        var promptId = tp.AsksForReply ? touchId : null;
+        var touch = new Touch(touchId, channel, recipient, channel == Channel.Email ? Templates.Subject(tp.Kind, s) : null, body, key, promptId);
+        var record = new TouchRecord(touchId, sessionNumber, key, channel, now, body, tp.AsksForReply, true);
+
+        var effects = new List<Effect> { new SendTouch(touch) };
+        var next = s with { Touches = s.Touches.Add(record), OpenPromptId = promptId ?? s.OpenPromptId };
+        if (tp.Kind == TouchKind.ProgressCheck)
+        {
+            var silent = $"silent:{touchId}";
+            effects.Add(new ScheduleReminder(silent, now.AddHours(s.Program.SilentAfterHours)));
+            next = next with { Reminders = next.Reminders.Add(silent) };
+        }
+        return Decision<ClientLoopState>.Accept(next, effects);
+    }
+
+    /// <summary>The touchpoint's channel when the client can be reached on it, else the other of SMS/email, else the portal.</summary>
+    public static (Channel Channel, string Recipient) ChooseChannel(ClientLoopState s, Channel preferred)
+    {
+        bool Reachable(Channel c) => c switch
+        {
+            Channel.Sms => s.Profile.Phone is not null && s.Consent.SmsOptIn && !s.Consent.SmsOptedOut,
+            Channel.Email => s.Profile.Email is not null && !s.Consent.EmailUnsubscribed,
+            _ => true,
+        };
+        Channel[] order = preferred switch
+        {
+            Channel.Sms => [Channel.Sms, Channel.Email, Channel.InApp],
+            Channel.Email => [Channel.Email, Channel.Sms, Channel.InApp],
+            _ => [Channel.InApp],
+        };
+        var channel = order.First(Reachable);
+        return (channel, channel switch
+        {
+            Channel.Sms => s.Profile.Phone!,
+            Channel.Email => s.Profile.Email!,
+            _ => s.ClientId,
+        });
+    }
+
+    private static Decision<ClientLoopState> OnSilenceDue(ClientLoopState s, string promptId, DateTimeOffset now)
+    {
+        if (s.Replies.Any(r => r.PromptId == promptId)) return Decision<ClientLoopState>.Unchanged(s);
+        var prompt = s.Touches.FirstOrDefault(t => t.Id == promptId);
+        var detail = prompt is null ? "no reply to the check-in" : $"no reply to the check-in sent {Weekday(prompt.At, s)}";
+        var next = s with { Status = ClientStatus.Silent, StatusSince = now, StatusDetail = detail };
+        return Escalate(next, EscalationReason.Silent, detail, now);
+    }
+
+    private static Decision<ClientLoopState> OnReply(ClientLoopState s, CheckInReplied m, DateTimeOffset now)
+    {
+        if (m.Rating is { } r && r is < 1 or > 5) return Decision<ClientLoopState>.Reject(Rejection.Invalid, "rating must be between 1 and 5");
+        var parsed = ReplyParser.Parse(m.Text);
+        var rating = m.Rating ?? parsed.Rating;
+        var text = string.IsNullOrWhiteSpace(m.Text) ? null : m.Text.Trim();
+        if (rating is null && text is null) return Decision<ClientLoopState>.Reject(Rejection.Invalid, "a reply needs a rating or some text");
+
+        string? promptId;
+        if (m.PromptId is not null)
+        {
+            // One-tap links carry their prompt: attribute to it even if a newer prompt went out since.
+            if (!s.Touches.Any(t => t.Id == m.PromptId && t.IsPrompt && t.SkippedBecause is null))
+                return Decision<ClientLoopState>.Reject(Rejection.NotFound, $"prompt '{m.PromptId}' was not sent to this client");
+            promptId = m.PromptId;
+        }
+        else promptId = s.OpenPromptId;
+
+        var stuck = rating is 1 or 2 || (text is not null && parsed.SaysStuck);
+        var active = s.Status is not (ClientStatus.Done or ClientStatus.Paused);
+        var route = !active ? ReplyRoute.Noted : stuck ? ReplyRoute.Stuck : rating is not null ? ReplyRoute.OnTrack : ReplyRoute.Noted;
+        var reply = new ReplyRecord($"r{s.Replies.Count + 1}", promptId, rating, text, m.Channel, now, route);
+        var next = s with { Replies = s.Replies.Add(reply) };
+
+        var effects = new List<Effect>();
+        if (promptId is not null && next.Reminders.Contains($"silent:{promptId}"))
+        {
+            effects.Add(new CancelReminder($"silent:{promptId}"));
+            next = next with { Reminders = next.Reminders.Remove($"silent:{promptId}") };
+        }
+
+        var when = Weekday(now, s);
+        var said = text is null ? "" : ": " + Text.Quote(parsed.Remark ?? text);
+        switch (route)
+        {
+            case ReplyRoute.Stuck:
+                var detail = rating is not null ? $"rated {rating} on {when}{said}" : $"said {Text.Quote(text!)} on {when}";
+                next = next with { Status = ClientStatus.Stuck, StatusSince = s.Status == ClientStatus.Stuck ? s.StatusSince : now, StatusDetail = detail };
+                var escalated = Escalate(next, EscalationReason.Stuck, detail, now);
+                return Decision<ClientLoopState>.Accept(escalated.State!, [.. effects, .. escalated.Effects]);
+            case ReplyRoute.OnTrack:
+                next = next with { Status = ClientStatus.OnTrack, StatusSince = now, StatusDetail = $"rated {rating} on {when}{said}" };
+                break;
+            case ReplyRoute.Noted when s.Status == ClientStatus.Silent:
+                next = next with { Status = ClientStatus.OnTrack, StatusSince = now, StatusDetail = $"replied on {when}{said}" };
+                break;
+        }
+        return Decision<ClientLoopState>.Accept(next, effects);
+    }
+
+    /// <summary>Raises an escalation and alerts the coach — once per session cycle while the last one is unhandled.</summary>
+    private static Decision<ClientLoopState> Escalate(ClientLoopState s, EscalationReason reason, string detail, DateTimeOffset now)
+    {
+        var sessionNumber = s.CurrentSession?.Number ?? 0;
+        if (s.Escalations.Any(e => e.Session == sessionNumber && e.HandledAt is null && e.Reason == reason))
+            return Decision<ClientLoopState>.Accept(s);
+        var nextSession = s.CurrentSession?.NextSessionAt ?? now.AddDays(7);
+        var escalation = new Escalation($"e{s.Escalations.Count + 1}", sessionNumber, reason, detail, now, nextSession);
+        var alert = new ClientEscalated(escalation.Id, s.ClientId, s.Profile.Name, s.CohortId, reason, detail, now, nextSession);
+        return Decision<ClientLoopState>.Accept(s with { Escalations = s.Escalations.Add(escalation) }, [new AlertCoach(s.CoachId, alert)]);
+    }
+
+    private static Decision<ClientLoopState> OnSlotOffered(ClientLoopState s, SlotOffered m, DateTimeOffset now)
+    {
+        var index = s.Escalations.FindIndex(e => e.Id == m.EscalationId);
+        if (index < 0) return Decision<ClientLoopState>.Reject(Rejection.NotFound, $"escalation '{m.EscalationId}' not found");
+        var next = s with { Escalations = s.Escalations.SetItem(index, s.Escalations[index] with { SlotOffered = m.SlotStart }) };
+        if (s.Status is ClientStatus.Done or ClientStatus.Paused) return Decision<ClientLoopState>.Accept(next);
+
+        var zone = Zones.Find(s.Profile.TimeZone);
+        var allowed = Zones.NextAllowed(now, s.QuietHours, zone);
+        if (allowed > now)
+        {
+            var name = $"offer:{m.EscalationId}";
+            return Decision<ClientLoopState>.Accept(next with { Reminders = next.Reminders.Add(name) }, [new ScheduleReminder(name, allowed)]);
+        }
+        return SendSlotOffer(next, m.EscalationId, now);
+    }
+
+    /// <summary>
+    /// Offers the slot the coach reserved. It answers the client's own reply, so it does not count toward the
+    /// weekly cap of nudges, but it does respect quiet hours.
+    /// </summary>
+    private static Decision<ClientLoopState> SendSlotOffer(ClientLoopState s, string escalationId, DateTimeOffset now)
+    {
+        var escalation = s.Escalations.FirstOrDefault(e => e.Id == escalationId);
+        var touchId = $"offer-{escalationId}";
+        if (escalation is null || s.Touches.Any(t => t.Id == touchId)) return Decision<ClientLoopState>.Unchanged(s);
+        var body = escalation.SlotOffered is { } slot
+            ? Templates.Render(Templates.SlotOffer, s, new Dictionary<string, string> { ["slot"] = Templates.LocalText(slot, s.Profile.TimeZone) })
+            : Templates.Render(Templates.SlotNone, s);
+        var (channel, recipient) = ChooseChannel(s, Channel.Sms);
+        var touch = new Touch(touchId, channel, recipient, channel == Channel.Email ? "Your coach can help" : null, body, "slot-offer", null);
+        var record = new TouchRecord(touchId, escalation.Session, "slot-offer", channel, now, body, false, false);
+        return Decision<ClientLoopState>.Accept(s with { Touches = s.Touches.Add(record) }, [new SendTouch(touch)]);
+    }
+
+    private static Decision<ClientLoopState> OnEscalationHandled(ClientLoopState s, EscalationHandled m)
+    {
+        var index = s.Escalations.FindIndex(e => e.Id == m.EscalationId);
+        if (index < 0) return Decision<ClientLoopState>.Reject(Rejection.NotFound, $"escalation '{m.EscalationId}' not found");
+        if (s.Escalations[index].HandledAt is not null) return Decision<ClientLoopState>.Unchanged(s);
+        return Decision<ClientLoopState>.Accept(s with { Escalations = s.Escalations.SetItem(index, s.Escalations[index] with { HandledAt = m.HandledAt }) });
+    }
+
+    private static Decision<ClientLoopState> OnActionCompleted(ClientLoopState s, ActionItemCompleted m, DateTimeOffset now)
+    {
+        for (var i = 0; i < s.Sessions.Count; i++)
+        {
+            var session = s.Sessions[i];
+            var j = session.Items.FindIndex(a => a.Id == m.ItemId);
+            if (j < 0) continue;
+            if (session.Items[j].CompletedAt is not null) return Decision<ClientLoopState>.Unchanged(s);
+            var items = session.Items.SetItem(j, session.Items[j] with { CompletedAt = now });
+            return Decision<ClientLoopState>.Accept(s with { Sessions = s.Sessions.SetItem(i, session with { Items = items }) });
+        }
+        return Decision<ClientLoopState>.Reject(Rejection.NotFound, $"action item '{m.ItemId}' not found");
+    }
+
+    private static Decision<ClientLoopState> OnPaused(ClientLoopState s, DateTimeOffset now)
+    {
+        if (s.Status == ClientStatus.Done) return Decision<ClientLoopState>.Reject(Rejection.Conflict, "the client's program has ended");
+        if (s.Status == ClientStatus.Paused) return Decision<ClientLoopState>.Unchanged(s);
+        var effects = s.Reminders.Select(r => (Effect)new CancelReminder(r)).ToList();
+        return Decision<ClientLoopState>.Accept(
+            s with { Status = ClientStatus.Paused, StatusBeforePause = s.Status, StatusSince = now, StatusDetail = "paused", Reminders = [] },
+            effects);
+    }
+
+    private static Decision<ClientLoopState> OnResumed(ClientLoopState s, DateTimeOffset now)
+    {
+        if (s.Status != ClientStatus.Paused) return Decision<ClientLoopState>.Unchanged(s);
+        var effects = new List<Effect>();
+        var next = s with { Status = s.StatusBeforePause ?? ClientStatus.OnTrack, StatusBeforePause = null, StatusSince = now, StatusDetail = "resumed" };
+        next = ScheduleCadence(next, now, effects);
+        // An unanswered progress check still gets its silence deadline (at the earliest now).
+        foreach (var t in next.Touches.Where(t => t.Session == next.CurrentSession?.Number && t.IsPrompt && t.SkippedBecause is null))
+        {
+            var tp = next.Program.Cadence.FirstOrDefault(c => c.Key == t.TouchpointKey);
+            if (tp?.Kind != TouchKind.ProgressCheck || next.Replies.Any(r => r.PromptId == t.Id)) continue;
+            var name = $"silent:{t.Id}";
+            var due = t.At.AddHours(next.Program.SilentAfterHours);
+            effects.Add(new ScheduleReminder(name, due > now ? due : now));
+            next = next with { Reminders = next.Reminders.Add(name) };
+        }
+        return Decision<ClientLoopState>.Accept(next, effects);
+    }
+
+    private static Decision<ClientLoopState> OnConsent(ClientLoopState s, Channel channel, bool optIn)
+    {
+        var consent = (channel, optIn) switch
+        {
+            (Channel.Sms, false) => s.Consent with { SmsOptedOut = true },
+            // START/UNSTOP is itself an opt-in recorded from the client.
+            (Channel.Sms, true) => s.Consent with { SmsOptedOut = false, SmsOptIn = true },
+            (Channel.Email, false) => s.Consent with { EmailUnsubscribed = true },
+            (Channel.Email, true) => s.Consent with { EmailUnsubscribed = false },
+            _ => null,
+        };
+        return consent is null
+            ? Decision<ClientLoopState>.Reject(Rejection.Invalid, "only SMS and email consent can change")
+            : Decision<ClientLoopState>.Accept(s with { Consent = consent });
+    }
+
+    private static Decision<ClientLoopState> OnProgramEnded(ClientLoopState s, ProgramEnded m, DateTimeOffset now)
+    {
+        if (s.Status == ClientStatus.Done) return Decision<ClientLoopState>.Unchanged(s);
+        var effects = s.Reminders.Select(r => (Effect)new CancelReminder(r)).ToList();
+        return Decision<ClientLoopState>.Accept(
+            s with { Status = ClientStatus.Done, StatusSince = now, StatusDetail = m.Reason, OpenPromptId = null, Reminders = [], StatusBeforePause = null },
+            effects);
+    }
+
+    private static string Weekday(DateTimeOffset at, ClientLoopState s) =>
+        Zones.ToLocal(at, Zones.Find(s.Profile.TimeZone)).ToString("ddd", CultureInfo.InvariantCulture);
+
+    /// <summary>Roster order: stuck before silent before late actions before on track.</summary>
+    public static int Risk(ClientLoopState s) => s.Status switch
+    {
+        ClientStatus.Stuck => 30,
+        ClientStatus.Silent => 20,
+        ClientStatus.OnTrack => 10,
+        ClientStatus.Paused => 5,
+        _ => 0,
+    };
+
+    public static DateTimeOffset? EarliestOpenActionDue(ClientLoopState s)
+    {
+        var zone = Zones.Find(s.Profile.TimeZone);
+        // An action "by Friday" is late once Friday has ended in the client's zone.
+        return s.AllActions.Where(a => a.CompletedAt is null && a.ByWhen is not null)
+            .Select(a => (DateTimeOffset?)Zones.ToInstant(a.ByWhen!.Value.AddDays(1), TimeOnly.MinValue, zone))
+            .Min();
+    }
+}

@@ -1,0 +1,19 @@
+using System.Text.Json.Serialization;
+using CohortGrains.Domain.ClientLoops;
+using CohortGrains.Domain.Coaches;
+using CohortGrains.Domain.Cohorts;
+
+namespace CohortGrains.Domain;
+
+/// <summary>
+/// Source-generated JSON for every grain state and message. States carry a SchemaVersion; a grain must
+/// still load every state an earlier release wrote (the tests keep a stored sample of each version).
+/// </summary>
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(ClientLoopState))]
+[JsonSerializable(typeof(ClientLoopMessage))]
+[JsonSerializable(typeof(CoachState))]
+[JsonSerializable(typeof(CoachMessage))]
+[JsonSerializable(typeof(CohortState))]
+[JsonSerializable(typeof(CohortMessage))]
+public sealed partial class DomainJson : JsonSerializerContext;

@@ -1,0 +1,71 @@
+namespace CohortGrains.Domain.Programs;
+
+/// <summary>
+/// Local wall-clock time ↔ instants in IANA zones, with the daylight-saving rules people expect:
+/// a local time that does not exist (spring forward) moves forward by the gap, and a local time that
+/// happens twice (fall back) means its first occurrence — so nothing fires an hour off or twice.
+/// </summary>
+public static class Zones
+{
+    public static bool TryFind(string? id, out TimeZoneInfo zone)
+    {
+        zone = TimeZoneInfo.Utc;
+        if (string.IsNullOrWhiteSpace(id) || id.Length > 64) return false;
+        try
+        {
+            zone = TimeZoneInfo.FindSystemTimeZoneById(id);
+            // Accept IANA ids only (Windows ids convert silently on some platforms).
+            return zone.HasIanaId || id == "UTC";
+        }
+        catch (Exception e) when (e is TimeZoneNotFoundException or InvalidTimeZoneException)
+        {
+            return false;
+        }
+    }
+
+    public static TimeZoneInfo Find(string id) =>
+        TryFind(id, out var zone) ? zone : throw new ArgumentException($"'{id}' is not an IANA time zone", nameof(id));
+
+    public static DateTimeOffset ToInstant(DateOnly date, TimeOnly time, TimeZoneInfo zone)
+    {
+        var local = date.ToDateTime(time, DateTimeKind.Unspecified);
+        if (zone.IsInvalidTime(local))
+        {
+            // In the spring-forward gap: shift by the gap's length (02:30 → 03:30 in New York).
+            var gap = zone.GetUtcOffset(local.AddHours(6)) - zone.GetUtcOffset(local.AddHours(-6));
+            local = local.Add(gap);
+        }
+        var offset = zone.IsAmbiguousTime(local)
+            ? zone.GetAmbiguousTimeOffsets(local).Max() // the larger offset is the earlier instant: the first occurrence
+            : zone.GetUtcOffset(local);
+        return new DateTimeOffset(local, offset).ToUniversalTime();
+    }
+
+    public static DateTime ToLocal(DateTimeOffset instant, TimeZoneInfo zone) =>
+        TimeZoneInfo.ConvertTime(instant, zone).DateTime;
+
+    /// <summary>The instant itself when it is outside quiet hours, else the first minute after them (local time).</summary>
+    public static DateTimeOffset NextAllowed(DateTimeOffset instant, QuietHours quiet, TimeZoneInfo zone)
+    {
+        var local = ToLocal(instant, zone);
+        var time = TimeOnly.FromDateTime(local);
+        if (!quiet.Contains(time)) return instant;
+        var date = DateOnly.FromDateTime(local);
+        // In the evening part of a window that wraps midnight, the window ends tomorrow.
+        if (quiet.Start > quiet.End && time >= quiet.Start) date = date.AddDays(1);
+        return ToInstant(date, quiet.End, zone);
+    }
+
+    /// <summary>The next session start strictly after <paramref name="after"/> on the schedule.</summary>
+    public static DateTimeOffset NextSession(SessionSchedule schedule, DateTimeOffset after)
+    {
+        var zone = Find(schedule.TimeZone);
+        var date = DateOnly.FromDateTime(ToLocal(after, zone));
+        // Sessions happen every IntervalWeeks; the next one is IntervalWeeks after the session just held.
+        var days = ((int)schedule.Day - (int)date.DayOfWeek + 7) % 7;
+        var candidate = ToInstant(date.AddDays(days), schedule.LocalTime, zone);
+        if (candidate <= after.AddHours(12)) candidate = ToInstant(date.AddDays(days + 7 * schedule.IntervalWeeks), schedule.LocalTime, zone);
+        else if (schedule.IntervalWeeks > 1) candidate = ToInstant(date.AddDays(days + 7 * (schedule.IntervalWeeks - 1)), schedule.LocalTime, zone);
+        return candidate;
+    }
+}
