@@ -2,6 +2,7 @@ using System.Text.Json.Serialization;
 using CohortGrains.Domain.ClientLoops;
 using CohortGrains.Domain.Coaches;
 using CohortGrains.Domain.Cohorts;
+using CohortGrains.Domain.Orgs;
 
 namespace CohortGrains.Domain;
 
@@ -16,4 +17,6 @@ namespace CohortGrains.Domain;
 [JsonSerializable(typeof(CoachMessage))]
 [JsonSerializable(typeof(CohortState))]
 [JsonSerializable(typeof(CohortMessage))]
+[JsonSerializable(typeof(OrgState))]
+[JsonSerializable(typeof(OrgMessage))]
 public sealed partial class DomainJson : JsonSerializerContext;

@@ -14,13 +14,14 @@ public static class ClientLoopDecider
 {
     public const string GrainType = "ClientLoop";
     public const int MaxActionItems = 3;
+    public const string NotEnrolled = "client is not enrolled";
 
     public static Decision<ClientLoopState> Decide(ClientLoopState? state, ClientLoopMessage message, DateTimeOffset now)
     {
         if (state is null)
             return message is Enroll enroll
                 ? OnEnroll(enroll, now)
-                : Decision<ClientLoopState>.Reject(Rejection.NotFound, "client is not enrolled");
+                : Decision<ClientLoopState>.Reject(Rejection.NotFound, NotEnrolled);
 
         return message switch
         {

@@ -109,3 +109,19 @@ public sealed record ClientLoopState(
 
     public int? LastRating => Replies.LastOrDefault(r => r.Rating is not null)?.Rating;
 }
+
+public static class ClientStatusNames
+{
+    /// <summary>The words the API and the dashboards use: on-track, stuck, silent, done, paused.</summary>
+    public static string ToWire(this ClientStatus status) => status switch
+    {
+        ClientStatus.OnTrack => "on-track",
+        ClientStatus.Stuck => "stuck",
+        ClientStatus.Silent => "silent",
+        ClientStatus.Done => "done",
+        ClientStatus.Paused => "paused",
+        _ => throw new ArgumentOutOfRangeException(nameof(status)),
+    };
+
+    public static readonly string[] All = ["on-track", "stuck", "silent", "done", "paused"];
+}

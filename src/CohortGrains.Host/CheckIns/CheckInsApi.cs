@@ -1,0 +1,56 @@
+using CohortGrains.Domain.ClientLoops;
+using CohortGrains.Domain.Common;
+using CohortGrains.Host.Clients;
+using CohortGrains.Host.Infrastructure;
+using CohortGrains.Runtime;
+
+namespace CohortGrains.Host.CheckIns;
+
+public sealed record ReplyRequest(int? Rating, string? Text, string? PromptId, string? Channel);
+public sealed record ReplyResponse(string ReplyId, string? PromptId, int? Rating, string Route, string Status, string? StatusDetail);
+
+public static class CheckInsApi
+{
+    public const int MaxReplyLength = 1600; // one long SMS (Twilio's limit); longer belongs in a reflection
+
+    public static RouteGroupBuilder MapCheckIns(this RouteGroupBuilder api)
+    {
+        var clients = api.MapGroup("/clients/{clientId}").RequireAuthorization(Policies.OrgMember);
+        clients.MapPost("/replies", ReplyAsync).WithName("RecordReply");
+        clients.MapPost("/actions/{itemId}/complete", CompleteActionAsync).WithName("CompleteActionItem");
+        return api;
+    }
+
+    /// <summary>Records a check-in reply (rating 1–5 and/or text); routes it: on track, or stuck → the coach is alerted.</summary>
+    private static async Task<IResult> ReplyAsync(string clientId, ReplyRequest? body, HttpContext http, GrainRuntime runtime, CancellationToken ct)
+    {
+        var v = new Validation();
+        var text = v.Text(body?.Text, "text", MaxReplyLength, required: false);
+        if (body?.Rating is { } r && r is < 1 or > 5) v.Add("rating", "must be between 1 and 5");
+        if (body?.Rating is null && text is null) v.Add("rating", "a reply needs a rating (1–5) or some text");
+        if (body?.PromptId is { } p && !Ids.LooksValid(p)) v.Add("promptId", "is not a prompt id");
+        Channel? channel = body?.Channel?.Trim().ToLowerInvariant() switch
+        {
+            null or "" or "inapp" or "portal" => Channel.InApp,
+            "sms" => Channel.Sms,
+            "email" => Channel.Email,
+            _ => null,
+        };
+        if (channel is null) v.Add("channel", "must be sms, email or inapp");
+        if (!v.IsValid) return v.Problem();
+
+        var call = await ClientsApi.CallAsync(runtime, http, clientId, new CheckInReplied(body!.Rating, text, body.PromptId, channel!.Value), ct);
+        if (call is not GrainCall<ClientLoopState>.Ok ok) return ClientsApi.Problem(call, clientId, body.PromptId is null ? "rating" : "promptId");
+        var reply = ok.State.Replies[^1];
+        return TypedResults.Ok(new ReplyResponse(reply.Id, reply.PromptId, reply.Rating, reply.Route.ToString().ToLowerInvariant() switch
+        {
+            "ontrack" => "on-track",
+            var other => other,
+        }, ok.State.Status.ToWire(), ok.State.StatusDetail));
+    }
+
+    private static Task<IResult> CompleteActionAsync(string clientId, string itemId, HttpContext http, GrainRuntime runtime, CancellationToken ct) =>
+        Ids.LooksValid(itemId)
+            ? ClientsApi.SendAsync(runtime, http, clientId, new ActionItemCompleted(itemId), ct, "itemId")
+            : Task.FromResult<IResult>(Problems.NotFound("action item not found"));
+}

@@ -1,0 +1,171 @@
+using CohortGrains.Domain.ClientLoops;
+using CohortGrains.Domain.Coaches;
+using CohortGrains.Domain.Cohorts;
+using CohortGrains.Host.Cohorts;
+using CohortGrains.Host.Dashboard;
+using CohortGrains.Host.Infrastructure;
+using CohortGrains.Runtime;
+using CohortGrains.Runtime.Storage;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace CohortGrains.Host.Clients;
+
+public sealed record EnrollRequest(string? Name, string? Phone, string? Email, string? TimeZone, int? PreferredHour, bool? SmsConsent, QuietHoursDto? QuietHours);
+public sealed record BulkEnrollRequest(List<EnrollRequest?>? Clients);
+public sealed record BulkEnrollResponse(int Accepted, IReadOnlyList<string> ClientIds, string Note);
+
+public static class ClientsApi
+{
+    public const int MaxBulk = 1000;
+
+    public static RouteGroupBuilder MapClients(this RouteGroupBuilder api)
+    {
+        var cohortClients = api.MapGroup("/cohorts/{cohortId}/clients").RequireAuthorization(Policies.OrgMember);
+        cohortClients.MapPost("/", EnrollAsync).WithName("EnrollClient");
+        cohortClients.MapPost("/bulk", BulkEnrollAsync).WithName("BulkEnrollClients");
+        cohortClients.MapGet("/", RosterAsync).WithName("ListCohortClients");
+
+        var clients = api.MapGroup("/clients/{clientId}").RequireAuthorization(Policies.OrgMember);
+        clients.MapGet("/", GetAsync).WithName("GetClient");
+        clients.MapGet("/timeline", TimelineAsync).WithName("GetClientTimeline");
+        clients.MapPost("/pause", (string clientId, HttpContext http, GrainRuntime rt, CancellationToken ct) => SendAsync(rt, http, clientId, new Paused(null), ct)).WithName("PauseClient");
+        clients.MapPost("/resume", (string clientId, HttpContext http, GrainRuntime rt, CancellationToken ct) => SendAsync(rt, http, clientId, new Resumed(), ct)).WithName("ResumeClient");
+        clients.MapPost("/end", (string clientId, HttpContext http, GrainRuntime rt, CancellationToken ct) => SendAsync(rt, http, clientId, new ProgramEnded("left the program early"), ct)).WithName("EndClientProgram");
+        return api;
+    }
+
+    public static GrainId Id(string orgId, string clientId) => new(orgId, ClientLoopDecider.GrainType, clientId);
+
+    /// <summary>Sends a message to a client's loop and answers with the client, or the grain's refusal.</summary>
+    public static async Task<IResult> SendAsync(GrainRuntime runtime, HttpContext http, string clientId, ClientLoopMessage message, CancellationToken ct, string field = "body")
+    {
+        var call = await CallAsync(runtime, http, clientId, message, ct);
+        return call is GrainCall<ClientLoopState>.Ok ok ? TypedResults.Ok(ClientResponse.From(ok.State)) : Problem(call, clientId, field);
+    }
+
+    /// <summary>Null when the id cannot be one of ours.</summary>
+    public static async Task<GrainCall<ClientLoopState>?> CallAsync(GrainRuntime runtime, HttpContext http, string clientId, ClientLoopMessage message, CancellationToken ct) =>
+        Ids.LooksValid(clientId) ? await runtime.SendAsync<ClientLoopState>(Id(http.User.OrgId(), clientId), message, ct) : null;
+
+    public static IResult Problem(GrainCall<ClientLoopState>? call, string clientId, string field = "body") => call switch
+    {
+        null => Problems.NotFound($"client '{Parse.Truncate(clientId)}' not found"),
+        // A message to a grain that does not exist is refused by its decider: to the caller that is simply "not found".
+        GrainCall<ClientLoopState>.Rejected { Code: Domain.Common.Rejection.NotFound } r when r.Detail == ClientLoopDecider.NotEnrolled =>
+            Problems.NotFound($"client '{Parse.Truncate(clientId)}' not found"),
+        GrainCall<ClientLoopState>.Rejected r => Problems.FromRejection(r, field),
+        _ => throw new InvalidOperationException("not a problem"),
+    };
+
+    private static async Task<IResult> EnrollAsync(string cohortId, EnrollRequest? body, HttpContext http, GrainRuntime runtime, CancellationToken ct)
+    {
+        var orgId = http.User.OrgId();
+        var target = await EnrolmentTargetAsync(runtime, orgId, cohortId, ct);
+        if (target.Problem is not null) return target.Problem;
+        var v = new Validation();
+        var enroll = ParseEnroll(v, body, "", target.Cohort!, target.CoachName!);
+        if (!v.IsValid) return v.Problem();
+        var call = await runtime.SendAsync<ClientLoopState>(Id(orgId, enroll!.ClientId), enroll, ct);
+        return call switch
+        {
+            GrainCall<ClientLoopState>.Ok ok => TypedResults.Created($"/api/v1/clients/{enroll.ClientId}", ClientResponse.From(ok.State)),
+            GrainCall<ClientLoopState>.Rejected r => Problems.FromRejection(r),
+            _ => throw new InvalidOperationException(),
+        };
+    }
+
+    /// <summary>
+    /// Validates every client first (nothing is enrolled if any is invalid), then queues all enrolments in one
+    /// transaction: launch-day imports return at once and the workers create the loops.
+    /// </summary>
+    private static async Task<IResult> BulkEnrollAsync(string cohortId, BulkEnrollRequest? body, HttpContext http, GrainRuntime runtime, CancellationToken ct)
+    {
+        var orgId = http.User.OrgId();
+        var target = await EnrolmentTargetAsync(runtime, orgId, cohortId, ct);
+        if (target.Problem is not null) return target.Problem;
+        var v = new Validation();
+        if (body?.Clients is not { Count: > 0 }) v.Add("clients", "must list at least one client");
+        else if (body.Clients.Count > MaxBulk) v.Add("clients", $"must list at most {MaxBulk} clients per call");
+        if (!v.IsValid) return v.Problem();
+
+        var messages = new List<(GrainId, object)>();
+        for (var i = 0; i < body!.Clients!.Count; i++)
+        {
+            if (ParseEnroll(v, body.Clients[i], $"clients[{i}].", target.Cohort!, target.CoachName!) is { } enroll)
+                messages.Add((Id(orgId, enroll.ClientId), enroll));
+        }
+        if (!v.IsValid) return v.Problem();
+        await runtime.PostAsync(messages, ct);
+        var ids = messages.Select(m => m.Item1.Key).ToList();
+        return TypedResults.Accepted($"/api/v1/cohorts/{cohortId}/clients",
+            new BulkEnrollResponse(ids.Count, ids, "Enrolments are queued durably; the clients appear in the roster within moments."));
+    }
+
+    private sealed record EnrolmentTarget(CohortState? Cohort, string? CoachName, IResult? Problem);
+
+    private static async Task<EnrolmentTarget> EnrolmentTargetAsync(GrainRuntime runtime, string orgId, string cohortId, CancellationToken ct)
+    {
+        var cohort = await CohortsApi.FindAsync(runtime, orgId, cohortId, ct);
+        if (cohort is null) return new(null, null, Problems.NotFound($"cohort '{Parse.Truncate(cohortId)}' not found"));
+        if (cohort.Lifecycle == CohortLifecycle.Ended) return new(null, null, Problems.Conflict("the cohort has ended; clients cannot be enrolled"));
+        var coach = await runtime.GetAsync<CoachState>(Coaches.CoachesApi.Id(orgId, cohort.CoachId), ct);
+        return new(cohort, coach?.Name ?? "your coach", null);
+    }
+
+    private static Enroll? ParseEnroll(Validation v, EnrollRequest? body, string prefix, CohortState cohort, string coachName)
+    {
+        if (body is null)
+        {
+            v.Add(prefix.Length == 0 ? "body" : prefix.TrimEnd('.'), "is required");
+            return null;
+        }
+        var name = v.Text(body.Name, prefix + "name", 200);
+        var phone = Parse.Phone(v, body.Phone, prefix + "phone");
+        var email = Parse.Email(v, body.Email, prefix + "email");
+        var zone = Parse.Zone(v, body.TimeZone, prefix + "timeZone");
+        if (body.PreferredHour is null or < 0 or > 23) v.Add(prefix + "preferredHour", "is required: the hour (0–23, client's local time) the client likes to hear from us");
+        if (string.IsNullOrWhiteSpace(body.Phone) && string.IsNullOrWhiteSpace(body.Email)) v.Add(prefix + "email", "a phone or an email is required");
+        if (body.SmsConsent == true && string.IsNullOrWhiteSpace(body.Phone)) v.Add(prefix + "smsConsent", "SMS consent needs a phone number");
+        QuietHoursDto? quietDto = body.QuietHours;
+        Domain.Programs.QuietHours? quiet = null;
+        if (quietDto is not null)
+        {
+            var start = Parse.Time(v, quietDto.Start, prefix + "quietHours.start");
+            var end = Parse.Time(v, quietDto.End, prefix + "quietHours.end");
+            if (start is { } s && end is { } e) quiet = new Domain.Programs.QuietHours(s, e);
+            if (quiet is not null && !(quiet.Contains(new TimeOnly(21, 0)) && quiet.Contains(new TimeOnly(7, 59))))
+                v.Add(prefix + "quietHours", "must cover at least 21:00–08:00 local time");
+        }
+        if (!v.IsValid) return null;
+        var clientId = Ids.New("cli");
+        return new Enroll(clientId, cohort.CohortId, cohort.CoachId, coachName,
+            new ClientProfile(name!, phone, email, zone!, body.PreferredHour!.Value, quiet),
+            new Consent(SmsOptIn: body.SmsConsent == true),
+            cohort.Program);
+    }
+
+    private static async Task<Results<Ok<IEnumerable<ClientSummary>>, ProblemHttpResult>> RosterAsync(
+        string cohortId, HttpContext http, GrainRuntime runtime, TimeProvider clock, CancellationToken ct)
+    {
+        var orgId = http.User.OrgId();
+        if (await CohortsApi.FindAsync(runtime, orgId, cohortId, ct) is null) return Problems.NotFound($"cohort '{Parse.Truncate(cohortId)}' not found");
+        var rows = await runtime.Store.QueryGrainsAsync(new GrainQuery(orgId, ClientLoopDecider.GrainType) { CohortId = cohortId, Limit = 10_000 }, ct);
+        return TypedResults.Ok(Dashboard.Roster.Sort(rows, clock.GetUtcNow()));
+    }
+
+    private static async Task<Results<Ok<ClientResponse>, ProblemHttpResult>> GetAsync(string clientId, HttpContext http, GrainRuntime runtime, CancellationToken ct)
+    {
+        var state = Ids.LooksValid(clientId) ? await runtime.GetAsync<ClientLoopState>(Id(http.User.OrgId(), clientId), ct) : null;
+        return state is null ? Problems.NotFound($"client '{Parse.Truncate(clientId)}' not found") : TypedResults.Ok(ClientResponse.From(state));
+    }
+
+    private static async Task<Results<Ok<IEnumerable<TimelineEvent>>, ProblemHttpResult>> TimelineAsync(
+        string clientId, HttpContext http, GrainRuntime runtime, CancellationToken ct)
+    {
+        var orgId = http.User.OrgId();
+        var state = Ids.LooksValid(clientId) ? await runtime.GetAsync<ClientLoopState>(Id(orgId, clientId), ct) : null;
+        if (state is null) return Problems.NotFound($"client '{Parse.Truncate(clientId)}' not found");
+        var touches = await runtime.Store.QueryOutboxAsync(new OutboxQuery(orgId) { GrainKey = clientId, Limit = 1000 }, ct);
+        return TypedResults.Ok(Timeline.Build(state, touches));
+    }
+}

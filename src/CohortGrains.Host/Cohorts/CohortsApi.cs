@@ -1,0 +1,110 @@
+using System.Collections.Immutable;
+using CohortGrains.Domain.ClientLoops;
+using CohortGrains.Domain.Coaches;
+using CohortGrains.Domain.Cohorts;
+using CohortGrains.Host.Coaches;
+using CohortGrains.Host.Infrastructure;
+using CohortGrains.Runtime;
+using CohortGrains.Runtime.Storage;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace CohortGrains.Host.Cohorts;
+
+public sealed record CreateCohortRequest(string? Name, string? CoachId, ProgramDto? Program);
+public sealed record UpdateProgramRequest(ProgramDto? Program);
+
+public sealed record CohortResponse(
+    string CohortId, string Name, string CoachId, string Lifecycle, ProgramDto Program,
+    DateTimeOffset CreatedAt, DateTimeOffset? ActivatedAt, DateTimeOffset? EndedAt)
+{
+    public static CohortResponse From(CohortState s) => new(s.CohortId, s.Name, s.CoachId, s.Lifecycle.ToString().ToLowerInvariant(),
+        ProgramDto.From(s.Program), s.CreatedAt, s.ActivatedAt, s.EndedAt);
+}
+
+public static class CohortsApi
+{
+    public static RouteGroupBuilder MapCohorts(this RouteGroupBuilder api)
+    {
+        var cohorts = api.MapGroup("/cohorts").RequireAuthorization(Policies.OrgMember);
+        cohorts.MapPost("/", CreateAsync).WithName("CreateCohort");
+        cohorts.MapGet("/", ListAsync).WithName("ListCohorts");
+        cohorts.MapGet("/{cohortId}", GetAsync).WithName("GetCohort");
+        cohorts.MapPut("/{cohortId}/program", UpdateProgramAsync).WithName("UpdateCohortProgram");
+        cohorts.MapPost("/{cohortId}/activate", ActivateAsync).WithName("ActivateCohort");
+        cohorts.MapPost("/{cohortId}/end", EndAsync).WithName("EndCohort");
+        return api;
+    }
+
+    public static GrainId Id(string orgId, string cohortId) => new(orgId, CohortDecider.GrainType, cohortId);
+
+    public static async Task<CohortState?> FindAsync(GrainRuntime runtime, string orgId, string cohortId, CancellationToken ct) =>
+        Ids.LooksValid(cohortId) ? await runtime.GetAsync<CohortState>(Id(orgId, cohortId), ct) : null;
+
+    private static async Task<Results<Created<CohortResponse>, ValidationProblem, ProblemHttpResult>> CreateAsync(
+        CreateCohortRequest? body, HttpContext http, GrainRuntime runtime, CancellationToken ct)
+    {
+        var orgId = http.User.OrgId();
+        var v = new Validation();
+        var name = v.Text(body?.Name, "name", 200);
+        var coachId = v.Text(body?.CoachId, "coachId", 64);
+        if (body?.Program is null) v.Add("program", "is required (at least sessionDay, sessionTime and timeZone)");
+        var program = body?.Program?.ToDefinition(v, "program");
+        if (!v.IsValid) return v.Problem();
+
+        var coach = Ids.LooksValid(coachId) ? await runtime.GetAsync<CoachState>(CoachesApi.Id(orgId, coachId!), ct) : null;
+        if (coach is null) return Problems.Invalid("coachId", $"coach '{Parse.Truncate(coachId!)}' does not exist in this org");
+
+        var cohortId = Ids.New("coh");
+        var call = await runtime.SendAsync<CohortState>(Id(orgId, cohortId), new CreateCohort(cohortId, name!, coachId!, program!), ct);
+        return call switch
+        {
+            GrainCall<CohortState>.Ok ok => TypedResults.Created($"/api/v1/cohorts/{cohortId}", CohortResponse.From(ok.State)),
+            GrainCall<CohortState>.Rejected r => Problems.Invalid("program", r.Detail),
+            _ => throw new InvalidOperationException(),
+        };
+    }
+
+    private static async Task<Ok<IEnumerable<object>>> ListAsync(HttpContext http, IGrainStore store, CancellationToken ct)
+    {
+        var rows = await store.QueryGrainsAsync(new GrainQuery(http.User.OrgId(), CohortDecider.GrainType), ct);
+        return TypedResults.Ok(rows.Select(r => (object)new { cohortId = r.Id.Key, name = r.Projection.DisplayName, coachId = r.Projection.CoachId, lifecycle = r.Projection.Status }));
+    }
+
+    private static async Task<Results<Ok<CohortResponse>, ProblemHttpResult>> GetAsync(string cohortId, HttpContext http, GrainRuntime runtime, CancellationToken ct)
+    {
+        var cohort = await FindAsync(runtime, http.User.OrgId(), cohortId, ct);
+        return cohort is null ? Problems.NotFound($"cohort '{Parse.Truncate(cohortId)}' not found") : TypedResults.Ok(CohortResponse.From(cohort));
+    }
+
+    private static async Task<IResult> UpdateProgramAsync(string cohortId, UpdateProgramRequest? body, HttpContext http, GrainRuntime runtime, CancellationToken ct)
+    {
+        if (!Ids.LooksValid(cohortId)) return Problems.NotFound("cohort not found");
+        var v = new Validation();
+        if (body?.Program is null) v.Add("program", "is required");
+        var program = body?.Program?.ToDefinition(v, "program");
+        if (!v.IsValid) return v.Problem();
+        return ToResult(await runtime.SendAsync<CohortState>(Id(http.User.OrgId(), cohortId), new UpdateProgram(program!), ct));
+    }
+
+    private static async Task<IResult> ActivateAsync(string cohortId, HttpContext http, GrainRuntime runtime, CancellationToken ct) =>
+        Ids.LooksValid(cohortId)
+            ? ToResult(await runtime.SendAsync<CohortState>(Id(http.User.OrgId(), cohortId), new ActivateCohort(), ct))
+            : Problems.NotFound("cohort not found");
+
+    /// <summary>Ends the cohort; every client's loop is told in the same transaction (no half-ended cohort).</summary>
+    private static async Task<IResult> EndAsync(string cohortId, HttpContext http, GrainRuntime runtime, CancellationToken ct)
+    {
+        var orgId = http.User.OrgId();
+        if (await FindAsync(runtime, orgId, cohortId, ct) is null) return Problems.NotFound("cohort not found");
+        var roster = await runtime.Store.QueryGrainsAsync(new GrainQuery(orgId, ClientLoopDecider.GrainType) { CohortId = cohortId, Limit = 100_000 }, ct);
+        var clientIds = roster.Select(r => r.Id.Key).ToImmutableList();
+        return ToResult(await runtime.SendAsync<CohortState>(Id(orgId, cohortId), new EndCohort(clientIds), ct));
+    }
+
+    private static IResult ToResult(GrainCall<CohortState> call) => call switch
+    {
+        GrainCall<CohortState>.Ok ok => TypedResults.Ok(CohortResponse.From(ok.State)),
+        GrainCall<CohortState>.Rejected r => Problems.FromRejection(r, "program"),
+        _ => throw new InvalidOperationException(),
+    };
+}

@@ -1,0 +1,99 @@
+using System.Diagnostics;
+using CohortGrains.Runtime.Grains;
+using CohortGrains.Runtime.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace CohortGrains.Runtime;
+
+/// <summary>The result of sending a message to a grain from the gateway.</summary>
+public abstract record GrainCall<TState> where TState : class
+{
+    public sealed record Ok(TState State, long Version) : GrainCall<TState>;
+    public sealed record Rejected(string Code, string Detail) : GrainCall<TState>;
+}
+
+/// <summary>
+/// Runs grain turns: one message, one transaction (see <see cref="IGrainStore.RunTurnAsync"/>). Commands from the
+/// gateway run inline; timers and grain-to-grain messages run when a worker claims them.
+/// </summary>
+public sealed class GrainRuntime(IGrainStore store, GrainTypeRegistry types, TimeProvider clock, RuntimeMetrics metrics, ILogger<GrainRuntime> logger)
+{
+    public IGrainStore Store => store;
+    public TimeProvider Clock => clock;
+
+    /// <summary>Raised after a turn commits new due work (messages, timers) so idle workers wake without polling.</summary>
+    public event Action? WorkScheduled;
+
+    public async Task<GrainCall<TState>> SendAsync<TState>(GrainId id, object message, CancellationToken ct) where TState : class
+    {
+        var behavior = types.Get(id.Type);
+        var now = clock.GetUtcNow();
+        object? state = null;
+        TurnDecision? decision = null;
+        var started = Stopwatch.GetTimestamp();
+        var outcome = await store.RunTurnAsync(id, TurnTrigger.FromCommand, now, current =>
+        {
+            decision = behavior.Decide(id, current, message, now, out state);
+            return decision;
+        }, ct);
+        metrics.TurnCompleted(id.Type, "command", Stopwatch.GetElapsedTime(started));
+        NotifyIfWork(decision);
+        return outcome switch
+        {
+            TurnOutcome.Committed c => new GrainCall<TState>.Ok((TState)state!, c.Version),
+            TurnOutcome.Rejected r => new GrainCall<TState>.Rejected(r.Code, r.Detail),
+            _ => throw new InvalidOperationException("A command turn cannot be fenced"),
+        };
+    }
+
+    public async Task<TState?> GetAsync<TState>(GrainId id, CancellationToken ct) where TState : class
+    {
+        var stored = await store.LoadAsync(id, ct);
+        return stored is null ? null : (TState)types.Get(id.Type).DeserializeState(stored.StateJson);
+    }
+
+    /// <summary>Durably queues messages to grains, all or none; workers deliver them as turns.</summary>
+    public async Task PostAsync(IReadOnlyList<(GrainId Target, object Message)> messages, CancellationToken ct)
+    {
+        var writes = messages.Select(m => new MessageWrite(m.Target, types.Get(m.Target.Type).SerializeMessage(m.Message))).ToList();
+        await store.EnqueueMessagesAsync(writes, clock.GetUtcNow(), ct);
+        WorkScheduled?.Invoke();
+    }
+
+    /// <summary>Runs the turn for one claimed timer or message. Returns false when it was fenced (someone else owns it now).</summary>
+    public async Task<bool> RunTimerAsync(ClaimedTimer timer, CancellationToken ct)
+    {
+        var behavior = types.Get(timer.Grain.Type);
+        var now = clock.GetUtcNow();
+        var message = behavior.DeserializeMessage(timer.PayloadJson);
+        var trigger = timer.Name.StartsWith("msg:", StringComparison.Ordinal) ? "message" : "reminder";
+        TurnDecision? decision = null;
+        var started = Stopwatch.GetTimestamp();
+        var outcome = await store.RunTurnAsync(timer.Grain, new TurnTrigger.Timer(timer.Name, timer.Attempt), now, current =>
+        {
+            decision = behavior.Decide(timer.Grain, current, message, now, out _);
+            return decision;
+        }, ct);
+        metrics.TurnCompleted(timer.Grain.Type, trigger, Stopwatch.GetElapsedTime(started));
+        metrics.TimerLag(now - timer.DueAt);
+        switch (outcome)
+        {
+            case TurnOutcome.Fenced:
+                logger.LogDebug("Timer {Timer} on {Grain} was fenced (attempt {Attempt})", timer.Name, timer.Grain, timer.Attempt);
+                return false;
+            case TurnOutcome.Rejected r:
+                // A rejected delivery is final (e.g. a message for a grain that was never created): log, don't retry.
+                logger.LogWarning("Grain {Grain} rejected {Trigger} {Timer}: {Code} {Detail}", timer.Grain, trigger, timer.Name, r.Code, r.Detail);
+                return true;
+            default:
+                NotifyIfWork(decision);
+                return true;
+        }
+    }
+
+    private void NotifyIfWork(TurnDecision? decision)
+    {
+        if (decision is TurnDecision.Write { Messages.Count: > 0 } or TurnDecision.Write { Outbox.Count: > 0 } or TurnDecision.Write { Timers.Count: > 0 })
+            WorkScheduled?.Invoke();
+    }
+}

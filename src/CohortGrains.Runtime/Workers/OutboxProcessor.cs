@@ -1,0 +1,74 @@
+using CohortGrains.Runtime.Channels;
+using CohortGrains.Runtime.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace CohortGrains.Runtime.Workers;
+
+/// <summary>
+/// Sends claimed outbox rows through their channel and records the outcome, fenced by attempt.
+/// At-least-once toward the provider: a node that dies after the provider accepted but before recording it
+/// sends again when its lease expires; the idempotency key keeps a turn from ever enqueuing the same touch twice.
+/// </summary>
+public sealed class OutboxProcessor(
+    IGrainStore store,
+    IEnumerable<IChannel> channels,
+    TimeProvider clock,
+    NodeIdentity node,
+    RuntimeMetrics metrics,
+    IOptions<WorkerOptions> options,
+    ILogger<OutboxProcessor> logger)
+{
+    private readonly Dictionary<string, IChannel> _channels = channels.ToDictionary(c => c.Name);
+    private readonly WorkerOptions _options = options.Value;
+
+    public async Task<int> ProcessBatchAsync(CancellationToken ct)
+    {
+        var claimed = await store.ClaimOutboxAsync(node.Id, clock.GetUtcNow(), _options.OutboxBatchSize, _options.LeaseDuration, ct);
+        if (claimed.Count == 0) return 0;
+        await Parallel.ForEachAsync(claimed, new ParallelOptions { MaxDegreeOfParallelism = _options.MaxConcurrentSends, CancellationToken = ct },
+            async (row, token) =>
+            {
+                try
+                {
+                    await SendOneAsync(row, token);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    logger.LogError(e, "Sending outbox row {OutboxId} for {Grain} failed unexpectedly; it will be retried after its lease", row.Id, row.Grain);
+                }
+            });
+        return claimed.Count;
+    }
+
+    private async Task SendOneAsync(ClaimedOutbox row, CancellationToken ct)
+    {
+        SendOutcome outcome = _channels.TryGetValue(row.Channel, out var channel)
+            ? await channel.SendAsync(row, ct)
+            : new SendOutcome.Permanent($"no channel '{row.Channel}' is configured on this node");
+        var now = clock.GetUtcNow();
+        OutboxResult result = outcome switch
+        {
+            SendOutcome.Accepted a => new OutboxResult.Sent(a.ProviderMessageId, a.ProviderStatus),
+            SendOutcome.Transient t when row.Attempt >= _options.MaxSendAttempts =>
+                new OutboxResult.Failed($"gave up after {row.Attempt} attempts: {t.Error}", null),
+            SendOutcome.Transient t => new OutboxResult.Retry(now + RetryDelay(row.Attempt, t.RetryAfter), t.Error),
+            SendOutcome.Permanent p => new OutboxResult.Failed(p.Error, p.ErrorCode),
+            _ => throw new InvalidOperationException(outcome.GetType().Name),
+        };
+        metrics.Sent(row.Channel, result switch { OutboxResult.Sent => "sent", OutboxResult.Retry => "retry", _ => "failed" });
+        if (result is OutboxResult.Retry r)
+            logger.LogWarning("Send of outbox row {OutboxId} via {Channel} failed (attempt {Attempt}), retrying at {RetryAt}: {Error}", row.Id, row.Channel, row.Attempt, r.RetryAt, r.Error);
+        else if (result is OutboxResult.Failed f)
+            logger.LogWarning("Send of outbox row {OutboxId} via {Channel} failed permanently: {Error}", row.Id, row.Channel, f.Error);
+        await store.CompleteOutboxAsync(row.Id, row.Attempt, result, now, ct);
+    }
+
+    /// <summary>Exponential backoff with jitter (half to full of base·2^(attempt-1), capped), never sooner than the provider asked.</summary>
+    public TimeSpan RetryDelay(int attempt, TimeSpan? retryAfter)
+    {
+        var exponential = Math.Min(_options.RetryMaxDelay.TotalSeconds, _options.RetryBaseDelay.TotalSeconds * Math.Pow(2, Math.Max(0, attempt - 1)));
+        var jittered = TimeSpan.FromSeconds(exponential * (0.5 + Random.Shared.NextDouble() * 0.5));
+        return retryAfter is { } ra && ra > jittered ? ra : jittered;
+    }
+}

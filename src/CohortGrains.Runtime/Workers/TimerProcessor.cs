@@ -1,0 +1,33 @@
+using CohortGrains.Runtime.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace CohortGrains.Runtime.Workers;
+
+/// <summary>Claims due timers (reminders and grain messages) in batches and runs one turn for each.</summary>
+public sealed class TimerProcessor(GrainRuntime runtime, NodeIdentity node, IOptions<WorkerOptions> options, ILogger<TimerProcessor> logger)
+{
+    private readonly WorkerOptions _options = options.Value;
+
+    /// <summary>Claims and runs one batch; returns how many timers were claimed.</summary>
+    public async Task<int> ProcessBatchAsync(CancellationToken ct)
+    {
+        var now = runtime.Clock.GetUtcNow();
+        var claimed = await runtime.Store.ClaimDueTimersAsync(node.Id, now, _options.TimerBatchSize, _options.LeaseDuration, ct);
+        if (claimed.Count == 0) return 0;
+        await Parallel.ForEachAsync(claimed, new ParallelOptions { MaxDegreeOfParallelism = _options.MaxConcurrentTurns, CancellationToken = ct },
+            async (timer, token) =>
+            {
+                try
+                {
+                    await runtime.RunTimerAsync(timer, token);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    // The lease runs out and the timer is claimed again (attempt + 1): a crash or a fault never loses it.
+                    logger.LogError(e, "Turn failed for timer {Timer} on {Grain} (attempt {Attempt})", timer.Name, timer.Grain, timer.Attempt);
+                }
+            });
+        return claimed.Count;
+    }
+}
