@@ -135,7 +135,11 @@ public sealed record OutboxRow(
     string? Error,
     DateTimeOffset CreatedAt,
     DateTimeOffset? SentAt,
-    DateTimeOffset UpdatedAt);
+    DateTimeOffset UpdatedAt)
+{
+    /// <summary>The provider's error code of a failed send or a later delivery callback (e.g. Twilio 21610).</summary>
+    public string? ErrorCode { get; init; }
+}
 
 public sealed record OutboxQuery(string OrgId)
 {
