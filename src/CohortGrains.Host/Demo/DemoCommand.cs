@@ -50,12 +50,13 @@ public static class DemoCommand
         var (orgId, apiKey) = await sim.SeedAsync();
 
         Console.Error.WriteLine($"Simulating two program weeks for {ClientsPerCohort * 2} clients ({clock.GetUtcNow():yyyy-MM-dd} → {end:yyyy-MM-dd})…");
+        var reported = 0;
         while (clock.GetUtcNow() < end)
         {
             clock.Advance(Step);
             await sim.StepAsync();
-            var now = clock.GetUtcNow();
-            if (now.Hour == 0 && now.Minute == 0) await ReportProgressAsync(store, orgId, now, end);
+            var day = (int)((clock.GetUtcNow() - (end - Span)) / TimeSpan.FromDays(1));
+            if (day > reported) await ReportProgressAsync(store, orgId, reported = day);
         }
 
         var stats = await store.GetCohortStatsAsync(orgId, null, end, default);
@@ -95,10 +96,9 @@ public static class DemoCommand
         return mapped.ToArray();
     }
 
-    private static async Task ReportProgressAsync(IGrainStore store, string orgId, DateTimeOffset now, DateTimeOffset end)
+    private static async Task ReportProgressAsync(IGrainStore store, string orgId, int day)
     {
-        var stats = await store.GetCohortStatsAsync(orgId, null, now, default);
-        var day = 14 - (int)Math.Ceiling((end - now).TotalDays);
+        var stats = await store.GetCohortStatsAsync(orgId, null, DateTimeOffset.UtcNow, default);
         Console.Error.WriteLine(
             $"  day {day,2}/14  touches {stats.Sum(s => s.TouchesSent),4}  replies {stats.Sum(s => s.Replies),4}  " +
             $"stuck {stats.Sum(s => s.ByStatus.GetValueOrDefault("stuck")),2}  silent {stats.Sum(s => s.ByStatus.GetValueOrDefault("silent")),2}  escalations {stats.Sum(s => s.Escalations),3}");
@@ -226,7 +226,7 @@ public static class DemoCommand
                         (Persona.Stuck, true) => new(2, "no time for calls this week", null, Channel.Sms),
                         (Persona.Stuck, false) => new(null, "stuck on pricing", null, Channel.Sms),
                         (Persona.SlipsInWeekTwo, true) => weekTwo ? new(1, "blocked by my manager", touch.Id, Channel.InApp) : new(3, null, touch.Id, Channel.InApp),
-                        (Persona.SlipsInWeekTwo, false) => null,
+                        _ => null,
                     };
                     if (reply is not null) _pendingReplies.Add((later, clientId, reply));
                 }
