@@ -13,10 +13,10 @@ namespace CohortGrains.Storage.Sqlite;
 /// </summary>
 public sealed class SqliteGrainStore : IGrainStore, IDisposable
 {
-    private static readonly SqlCatalog Sql = SqlCatalog.Load(typeof(SqliteGrainStore).Assembly,
+    private static readonly SqlCatalog _sql = SqlCatalog.Load(typeof(SqliteGrainStore).Assembly,
         ".Sql.schema.sql", ".Sql.grains.sql", ".Sql.timers.sql", ".Sql.outbox.sql", ".Sql.api_keys.sql");
 
-    private static readonly IReadOnlyList<SqlMigration> Migrations =
+    private static readonly IReadOnlyList<SqlMigration> _migrations =
         SqlCatalog.LoadMigrations(typeof(SqliteGrainStore).Assembly);
 
     private readonly SqliteStoreOptions _options;
@@ -54,7 +54,7 @@ public sealed class SqliteGrainStore : IGrainStore, IDisposable
     public async Task MigrateAsync(CancellationToken ct)
     {
         await WriteAsync(async (c, tx) => await c.ExecuteAsync(Cmd("CreateMigrationsTable", null, tx, ct)), ct);
-        foreach (var migration in Migrations)
+        foreach (var migration in _migrations)
         {
             // One transaction per migration, re-checked inside it, so a concurrent or interrupted run is harmless.
             await WriteAsync(async (c, tx) =>
@@ -75,7 +75,7 @@ public sealed class SqliteGrainStore : IGrainStore, IDisposable
         try
         {
             await using var c = await OpenAsync(ct);
-            var latest = Migrations[^1].Version;
+            var latest = _migrations[^1].Version;
             return await c.ExecuteScalarAsync<long>(Cmd("IsMigrationApplied", new { Version = latest }, null, ct)) > 0;
         }
         catch (SqliteException)
@@ -275,7 +275,7 @@ public sealed class SqliteGrainStore : IGrainStore, IDisposable
         var order = query.OrderByRisk
             ? "risk DESC, status_since ASC NULLS LAST, grain_key"
             : "grain_key";
-        var sql = Sql["QueryGrains"]
+        var sql = _sql["QueryGrains"]
             .Replace("/**filters**/", string.Join(" ", filters), StringComparison.Ordinal)
             .Replace("/**order**/", order, StringComparison.Ordinal);
 
@@ -298,9 +298,9 @@ public sealed class SqliteGrainStore : IGrainStore, IDisposable
         // Both aggregates in one read transaction so they describe the same moment.
         await using var tx = c.BeginTransaction(deferred: true);
         var totals = await c.QueryAsync<CohortStatsData>(new CommandDefinition(
-            Sql["CohortStats"].Replace("/**filters**/", filter, StringComparison.Ordinal), args, tx, cancellationToken: ct));
+            _sql["CohortStats"].Replace("/**filters**/", filter, StringComparison.Ordinal), args, tx, cancellationToken: ct));
         var statuses = (await c.QueryAsync<CohortStatusCountData>(new CommandDefinition(
-                Sql["CohortStatusCounts"].Replace("/**filters**/", filter, StringComparison.Ordinal), args, tx,
+                _sql["CohortStatusCounts"].Replace("/**filters**/", filter, StringComparison.Ordinal), args, tx,
                 cancellationToken: ct)))
             .ToLookup(s => s.CohortId);
 
@@ -319,7 +319,7 @@ public sealed class SqliteGrainStore : IGrainStore, IDisposable
         if (query.Status is not null) filters.Add("AND status = @Status");
         if (query.Channel is not null) filters.Add("AND channel = @Channel");
         if (query.BeforeId is not null) filters.Add("AND id < @BeforeId");
-        var sql = Sql["QueryOutbox"].Replace("/**filters**/", string.Join(" ", filters), StringComparison.Ordinal);
+        var sql = _sql["QueryOutbox"].Replace("/**filters**/", string.Join(" ", filters), StringComparison.Ordinal);
 
         await using var c = await OpenAsync(ct);
         var rows = await c.QueryAsync<OutboxRowData>(new CommandDefinition(sql, new
@@ -398,7 +398,7 @@ public sealed class SqliteGrainStore : IGrainStore, IDisposable
     }
 
     private static CommandDefinition Cmd(string name, object? args, DbTransaction? tx, CancellationToken ct) =>
-        new(Sql[name], args, tx, cancellationToken: ct);
+        new(_sql[name], args, tx, cancellationToken: ct);
 
     private static object GrainKey(GrainId id) => new { id.OrgId, GrainType = id.Type, GrainKey = id.Key };
 

@@ -1,0 +1,2 @@
+-- Why: the first.
+CREATE TABLE one (x);

@@ -1,0 +1,2 @@
+-- Why: the second.
+CREATE TABLE two (x);

@@ -1,0 +1,2 @@
+-- Why: tenth, to prove numeric (not textual) ordering.
+CREATE TABLE ten (x);
