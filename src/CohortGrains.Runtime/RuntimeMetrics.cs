@@ -6,6 +6,8 @@ namespace CohortGrains.Runtime;
 public sealed class RuntimeMetrics : IDisposable
 {
     public const string MeterName = "CohortGrains";
+    /// <summary>Also read by cluster membership to report each node's turns per second.</summary>
+    public const string TurnsInstrument = "cohortgrains.turns";
     private readonly Meter _meter;
     private readonly Counter<long> _turns;
     private readonly Histogram<double> _turnSeconds;
@@ -15,7 +17,7 @@ public sealed class RuntimeMetrics : IDisposable
     public RuntimeMetrics(IMeterFactory? factory = null)
     {
         _meter = factory?.Create(MeterName) ?? new Meter(MeterName);
-        _turns = _meter.CreateCounter<long>("cohortgrains.turns", "{turn}", "Grain turns committed, by grain type and trigger");
+        _turns = _meter.CreateCounter<long>(TurnsInstrument, "{turn}", "Grain turns committed, by grain type and trigger");
         _turnSeconds = _meter.CreateHistogram<double>("cohortgrains.turn.duration", "s", "Time to run and commit one turn");
         _timerLagSeconds = _meter.CreateHistogram<double>("cohortgrains.timer.lag", "s", "Delay from a timer's due time to its turn");
         _sends = _meter.CreateCounter<long>("cohortgrains.outbox.sends", "{message}", "Outbox send attempts by channel and result");

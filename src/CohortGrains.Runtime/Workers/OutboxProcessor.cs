@@ -22,16 +22,23 @@ public sealed class OutboxProcessor(
     private readonly Dictionary<string, IChannel> _channels = channels.ToDictionary(c => c.Name);
     private readonly WorkerOptions _options = options.Value;
 
-    public async Task<int> ProcessBatchAsync(CancellationToken ct)
+    public Task<int> ProcessBatchAsync(CancellationToken ct) => ProcessBatchAsync(ct, ct);
+
+    /// <summary>
+    /// Claims and sends one batch. Once <paramref name="stopStarting"/> is cancelled (drain) no further send starts;
+    /// sends already under way finish and record their result unless <paramref name="abort"/> is cancelled, because a
+    /// send cut off after the provider accepted it would be sent again by another node.
+    /// </summary>
+    public async Task<int> ProcessBatchAsync(CancellationToken stopStarting, CancellationToken abort)
     {
-        var claimed = await store.ClaimOutboxAsync(node.Id, clock.GetUtcNow(), _options.OutboxBatchSize, _options.LeaseDuration, ct);
+        var claimed = await store.ClaimOutboxAsync(node.Id, clock.GetUtcNow(), _options.OutboxBatchSize, _options.LeaseDuration, stopStarting);
         if (claimed.Count == 0) return 0;
-        await Parallel.ForEachAsync(claimed, new ParallelOptions { MaxDegreeOfParallelism = _options.MaxConcurrentSends, CancellationToken = ct },
-            async (row, token) =>
+        await Parallel.ForEachAsync(claimed, new ParallelOptions { MaxDegreeOfParallelism = _options.MaxConcurrentSends, CancellationToken = stopStarting },
+            async (row, _) =>
             {
                 try
                 {
-                    await SendOneAsync(row, token);
+                    await SendOneAsync(row, abort);
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {

@@ -1,3 +1,4 @@
+using CohortGrains.Runtime.Cluster;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -6,36 +7,68 @@ namespace CohortGrains.Runtime.Workers;
 
 /// <summary>
 /// The node's background loops: claim due timers and outbox rows until there are none, then wait for new
-/// work in this process or the idle poll. Stopping (SIGTERM) stops claiming; running turns finish first.
+/// work in this process or the idle poll. Draining (SIGTERM, see <see cref="DrainState"/>): stop claiming, let the
+/// turns and sends already running finish, then release every lease still held so other nodes take that work at once,
+/// and only then report the workers stopped (membership deregisters after that).
 /// </summary>
 public sealed class RuntimeWorker(
     GrainRuntime runtime,
     TimerProcessor timers,
     OutboxProcessor outbox,
     NodeIdentity node,
+    DrainState drain,
     IOptions<WorkerOptions> options,
     ILogger<RuntimeWorker> logger) : BackgroundService
 {
     private readonly SemaphoreSlim _wake = new(0);
+    // Cancelled only when the host's shutdown timeout runs out: until then running turns and sends may finish.
+    private readonly CancellationTokenSource _abort = new();
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         if (!options.Value.Enabled)
         {
             logger.LogInformation("Workers are switched off on node {Node}", node.Id);
+            drain.MarkWorkersStopped(); // nothing to finish or release
             return;
         }
+        // The drain begins before the host stops this service (ApplicationStopping), so claiming stops at once.
+        using var stopClaiming = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, drain.Token);
         runtime.WorkScheduled += Wake;
         try
         {
-            await Task.WhenAll(LoopAsync("timers", timers.ProcessBatchAsync, stoppingToken), LoopAsync("outbox", outbox.ProcessBatchAsync, stoppingToken));
+            await Task.WhenAll(
+                LoopAsync("timers", timers.ProcessBatchAsync, stopClaiming.Token),
+                LoopAsync("outbox", outbox.ProcessBatchAsync, stopClaiming.Token));
         }
         finally
         {
             runtime.WorkScheduled -= Wake;
-            // Drain: hand back what we claimed but did not start, so other nodes take it at once.
-            await runtime.Store.ReleaseLeasesAsync(node.Id, CancellationToken.None);
+            try
+            {
+                // Every running turn has finished here (the loops wait for their batches): hand back what was claimed
+                // but not started, so other nodes take it now instead of after the lease. Its own short timeout: even
+                // past the shutdown deadline one quick UPDATE is worth trying.
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                await runtime.Store.ReleaseLeasesAsync(node.Id, timeout.Token);
+                logger.LogInformation("Node {Node} stopped claiming and released its leases", node.Id);
+            }
+            catch (Exception e)
+            {
+                logger.LogWarning(e, "Node {Node} could not release its leases; they expire within {Lease}", node.Id, options.Value.LeaseDuration);
+            }
+            finally
+            {
+                drain.MarkWorkersStopped();
+            }
         }
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        drain.Begin();
+        using var deadline = cancellationToken.Register(_abort.Cancel);
+        await base.StopAsync(cancellationToken);
     }
 
     private void Wake()
@@ -43,14 +76,14 @@ public sealed class RuntimeWorker(
         if (_wake.CurrentCount < 2) _wake.Release();
     }
 
-    private async Task LoopAsync(string name, Func<CancellationToken, Task<int>> batch, CancellationToken ct)
+    private async Task LoopAsync(string name, Func<CancellationToken, CancellationToken, Task<int>> batch, CancellationToken ct)
     {
         while (!ct.IsCancellationRequested)
         {
             int claimed;
             try
             {
-                claimed = await batch(ct);
+                claimed = await batch(ct, _abort.Token);
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
@@ -60,7 +93,6 @@ public sealed class RuntimeWorker(
             {
                 // The store may be restarting: back off and try again; leases keep everything safe meanwhile.
                 logger.LogError(e, "The {Worker} worker could not claim work; retrying", name);
-                claimed = 0;
                 await Delay(TimeSpan.FromSeconds(1), ct);
                 continue;
             }
