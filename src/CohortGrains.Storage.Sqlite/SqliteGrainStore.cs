@@ -11,7 +11,7 @@ namespace CohortGrains.Storage.Sqlite;
 /// retries between our own turns) and start with BEGIN IMMEDIATE (they hold the write lock from the first
 /// statement, so a read-then-write never fails half-way). WAL lets reads run beside the writer.
 /// </summary>
-public sealed class SqliteGrainStore : IGrainStore, IDisposable
+public sealed partial class SqliteGrainStore : IGrainStore, IDisposable
 {
     private static readonly SqlCatalog _sql = SqlCatalog.Load(typeof(SqliteGrainStore).Assembly,
         ".Sql.schema.sql", ".Sql.grains.sql", ".Sql.timers.sql", ".Sql.outbox.sql", ".Sql.api_keys.sql");
