@@ -1,11 +1,13 @@
 using CohortGrains.Host.CheckIns;
 using CohortGrains.Host.Clients;
+using CohortGrains.Host.Cluster;
 using CohortGrains.Host.Coaches;
 using CohortGrains.Host.Cohorts;
 using CohortGrains.Host.Dashboard;
 using CohortGrains.Host.Orgs;
 using CohortGrains.Host.Sessions;
 using CohortGrains.Host.Touches;
+using CohortGrains.Runtime.Cluster;
 using CohortGrains.Runtime.Storage;
 
 namespace CohortGrains.Host.Infrastructure;
@@ -31,11 +33,14 @@ public static class Endpoints
             .MapSessions()
             .MapCheckIns()
             .MapDashboard()
-            .MapTouches();
+            .MapTouches()
+            .MapCluster();
 
         app.MapGet("/health/live", () => TypedResults.Ok(new { status = "live" })).AllowAnonymous();
-        app.MapGet("/health/ready", async (IGrainStore store, CancellationToken ct) =>
-            await store.IsReadyAsync(ct)
+        app.MapGet("/health/ready", async (IGrainStore store, DrainState drain, CancellationToken ct) =>
+            drain.IsDraining
+                ? Results.Problem(statusCode: 503, title: "Not ready", detail: "the node is draining")
+                : await store.IsReadyAsync(ct)
                 ? Results.Ok(new { status = "ready" })
                 : Results.Problem(statusCode: 503, title: "Not ready", detail: "the store is unreachable or not migrated")).AllowAnonymous();
         return app;

@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using CohortGrains.Channels;
+using CohortGrains.Host.Cluster;
 using CohortGrains.Runtime;
 using CohortGrains.Runtime.Channels;
 using CohortGrains.Runtime.Grains;
@@ -27,6 +28,7 @@ public static class ServiceSetup
         services.AddCohortGrainsCore();
         services.AddHostedService<StoreMigrator>();
         services.AddHostedService<RuntimeWorker>();
+        services.AddCohortGrainsCluster(config);
 
         services.AddProblemDetails();
         services.AddExceptionHandler<BadRequestExceptionHandler>();
