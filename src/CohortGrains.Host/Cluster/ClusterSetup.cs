@@ -1,13 +1,19 @@
+using CohortGrains.Host.Infrastructure;
 using CohortGrains.Runtime.Cluster;
 using CohortGrains.Runtime.Storage;
+using CohortGrains.Storage.Postgres;
 
 namespace CohortGrains.Host.Cluster;
 
 public static class ClusterSetup
 {
-    /// <summary>Membership and drain for a node: the heartbeat service and the drain state the workers and the readiness probe share.</summary>
+    /// <summary>
+    /// Membership and drain for a node: the heartbeat service, the drain state the workers and the readiness probe
+    /// share, and the PostgreSQL connection string (ConnectionStrings:Postgres) for Storage:Provider=Postgres.
+    /// </summary>
     public static IServiceCollection AddCohortGrainsCluster(this IServiceCollection services, IConfiguration config)
     {
+        services.PostConfigure<StorageOptions>(o => o.WithConnectionStrings(config));
         services.Configure<MembershipOptions>(config.GetSection("Cluster"));
         services.PostConfigure<MembershipOptions>(o =>
         {
@@ -21,4 +27,19 @@ public static class ClusterSetup
         services.AddHostedService<MembershipService>();
         return services;
     }
+
+    /// <summary>Takes ConnectionStrings:Postgres when Storage does not name a connection string itself.</summary>
+    public static StorageOptions WithConnectionStrings(this StorageOptions options, IConfiguration config)
+    {
+        options.PostgresConnectionString ??= config.GetConnectionString("Postgres");
+        return options;
+    }
+
+    public static IGrainStore CreatePostgresStore(StorageOptions options) =>
+        new PostgresGrainStore(new PostgresStoreOptions
+        {
+            ConnectionString = string.IsNullOrWhiteSpace(options.PostgresConnectionString)
+                ? throw new InvalidOperationException("Storage:Provider is Postgres but ConnectionStrings:Postgres is not set")
+                : options.PostgresConnectionString,
+        });
 }

@@ -6,6 +6,7 @@ using CohortGrains.Domain.Cohorts;
 using CohortGrains.Domain.Common;
 using CohortGrains.Domain.Orgs;
 using CohortGrains.Domain.Programs;
+using CohortGrains.Host.Cluster;
 using CohortGrains.Host.Dashboard;
 using CohortGrains.Host.Infrastructure;
 using CohortGrains.Runtime;
@@ -30,7 +31,7 @@ public static class DemoCommand
     public static async Task<int> RunAsync(string[] args)
     {
         var config = new ConfigurationBuilder().AddJsonFile("appsettings.json", optional: true).AddEnvironmentVariables().AddCommandLine(Options(args)).Build();
-        var storage = config.GetSection("Storage").Get<StorageOptions>() ?? new StorageOptions();
+        var storage = (config.GetSection("Storage").Get<StorageOptions>() ?? new StorageOptions()).WithConnectionStrings(config);
         Directory.CreateDirectory(storage.DataDirectory);
 
         var end = DateTimeOffset.UtcNow;
@@ -269,7 +270,7 @@ public static class MigrateCommand
     public static async Task<int> RunAsync(string[] args)
     {
         var config = new ConfigurationBuilder().AddJsonFile("appsettings.json", optional: true).AddEnvironmentVariables().AddCommandLine(args).Build();
-        var storage = config.GetSection("Storage").Get<StorageOptions>() ?? new StorageOptions();
+        var storage = (config.GetSection("Storage").Get<StorageOptions>() ?? new StorageOptions()).WithConnectionStrings(config);
         Directory.CreateDirectory(storage.DataDirectory);
         var services = new ServiceCollection()
             .AddLogging()

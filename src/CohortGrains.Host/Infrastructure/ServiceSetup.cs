@@ -75,6 +75,7 @@ public static class ServiceSetup
     private static IGrainStore CreateStore(StorageOptions options) => options.Provider.ToLowerInvariant() switch
     {
         "sqlite" => new SqliteGrainStore(new SqliteStoreOptions { Path = SqlitePath(options) }),
+        "postgres" => ClusterSetup.CreatePostgresStore(options),
         _ => throw new InvalidOperationException($"Storage:Provider '{options.Provider}' is not known (use Sqlite or Postgres)"),
     };
 

@@ -9,6 +9,8 @@ public sealed class StorageOptions
     public string SqliteFile { get; set; } = "cohortgrains.db";
     /// <summary>Apply migrations at start-up (on by default; a cluster may run the migrate verb instead).</summary>
     public bool MigrateOnStart { get; set; } = true;
+    /// <summary>Npgsql connection string for Provider=Postgres; taken from ConnectionStrings:Postgres.</summary>
+    public string? PostgresConnectionString { get; set; }
 }
 
 public sealed class ClockOptions

@@ -1,0 +1,488 @@
+using CohortGrains.Runtime.Storage;
+using Dapper;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace CohortGrains.Storage.Postgres;
+
+/// <summary>
+/// <see cref="IGrainStore"/> on PostgreSQL: the cluster store that N identical nodes share.
+/// A turn is one transaction of three round trips: [make sure the grain row exists, lock it FOR UPDATE, lock the
+/// trigger timer FOR UPDATE] → decide (in memory) → [every write of the turn in one batch] → COMMIT. Locks are always
+/// taken grain first, then timer, so turns never deadlock each other. Workers claim due timers and outbox rows in
+/// batches with FOR UPDATE SKIP LOCKED, lease them and bump their attempt, which fences every later write.
+/// Statements are prepared automatically by Npgsql after a few uses (Max Auto Prepare), so the hot path skips parsing
+/// and planning.
+/// </summary>
+public sealed partial class PostgresGrainStore : IGrainStore, IMembershipStore, IAsyncDisposable, IDisposable
+{
+    private static readonly SqlCatalog _sql = SqlCatalog.Load(typeof(PostgresGrainStore).Assembly,
+        ".Sql.schema.sql", ".Sql.grains.sql", ".Sql.timers.sql", ".Sql.outbox.sql", ".Sql.api_keys.sql", ".Sql.nodes.sql");
+
+    private static readonly IReadOnlyList<SqlMigration> _migrations =
+        SqlCatalog.LoadMigrations(typeof(PostgresGrainStore).Assembly);
+
+    private readonly PostgresStoreOptions _options;
+    private readonly NpgsqlDataSource _dataSource;
+
+    static PostgresGrainStore()
+    {
+        // Lets Dapper map snake_case columns to the PascalCase row classes without aliases in every query.
+        DefaultTypeMap.MatchNamesWithUnderscores = true;
+    }
+
+    public PostgresGrainStore(PostgresStoreOptions options)
+    {
+        _options = options;
+        var connection = new NpgsqlConnectionStringBuilder(options.ConnectionString);
+        // A turn runs the same dozen statements over and over: prepare them once per connection, unless the operator
+        // chose otherwise in the connection string.
+        if (connection.MaxAutoPrepare == 0) connection.MaxAutoPrepare = 64;
+        _dataSource = new NpgsqlDataSourceBuilder(connection.ConnectionString).Build();
+    }
+
+    public void Dispose() => _dataSource.Dispose();
+
+    public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+
+    // ---- schema ----
+
+    public async Task MigrateAsync(CancellationToken ct)
+    {
+        await using var c = await _dataSource.OpenConnectionAsync(ct);
+        // The lock is held by this session across the per-migration transactions; the connection's reset on return
+        // to the pool releases it too if anything below throws.
+        await c.ExecuteAsync(Cmd("LockMigrations", null, null, ct));
+        try
+        {
+            await c.ExecuteAsync(Cmd("CreateMigrationsTable", null, null, ct));
+            var applied = (await c.QueryAsync<int>(Cmd("AppliedMigrations", null, null, ct))).ToHashSet();
+            foreach (var migration in _migrations.Where(m => !applied.Contains(m.Version)))
+            {
+                // One transaction per migration (PostgreSQL DDL is transactional): a failed one leaves no trace.
+                await using var tx = await c.BeginTransactionAsync(ct);
+                await c.ExecuteAsync(new CommandDefinition(migration.Sql, transaction: tx, cancellationToken: ct));
+                await c.ExecuteAsync(Cmd("RecordMigration",
+                    new { migration.Version, migration.Name, AppliedAt = _options.Clock.GetUtcNow().ToUniversalTime() }, tx, ct));
+                await tx.CommitAsync(ct);
+            }
+        }
+        finally
+        {
+            await c.ExecuteAsync(Cmd("UnlockMigrations", null, null, CancellationToken.None));
+        }
+    }
+
+    public async Task<bool> IsReadyAsync(CancellationToken ct)
+    {
+        try
+        {
+            await using var c = await _dataSource.OpenConnectionAsync(ct);
+            var latest = _migrations[^1].Version;
+            return await c.ExecuteScalarAsync<long>(Cmd("IsMigrationApplied", new { Version = latest }, null, ct)) > 0;
+        }
+        catch (NpgsqlException)
+        {
+            return false; // unreachable, or no schema_migrations table yet
+        }
+    }
+
+    // ---- grains and turns ----
+
+    public async Task<StoredGrain?> LoadAsync(GrainId id, CancellationToken ct)
+    {
+        await using var c = await _dataSource.OpenConnectionAsync(ct);
+        await using var cmd = new NpgsqlCommand(_sql["LoadGrain"], c);
+        AddGrainKey(cmd.Parameters, id);
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        return await reader.ReadAsync(ct) ? ReadGrain(reader, id) : null;
+    }
+
+    public async Task<TurnOutcome> RunTurnAsync(GrainId id, TurnTrigger trigger, DateTimeOffset now,
+        Func<StoredGrain?, TurnDecision> decide, CancellationToken ct)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await RunTurnOnceAsync(id, trigger, Instant.Utc(now), decide, ct);
+            }
+            catch (PostgresException e) when (attempt <= _options.TurnRetries && IsRaceLost(e))
+            {
+                // The server rolled the whole transaction back, so running it again is safe (decide is pure).
+            }
+        }
+    }
+
+    /// <summary>Deadlock or serialization failure: the transaction was rolled back by the server and can simply run again.</summary>
+    private static bool IsRaceLost(PostgresException e) =>
+        e.SqlState is PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.SerializationFailure;
+
+    private async Task<TurnOutcome> RunTurnOnceAsync(GrainId id, TurnTrigger trigger, DateTimeOffset now,
+        Func<StoredGrain?, TurnDecision> decide, CancellationToken ct)
+    {
+        var timer = trigger as TurnTrigger.Timer;
+        await using var c = await _dataSource.OpenConnectionAsync(ct);
+        await using var tx = await c.BeginTransactionAsync(ct);
+
+        // Round trip 1: the row exists (placeholder if new), the grain is locked, then the trigger timer is locked.
+        StoredGrain? current;
+        int? timerAttempt = null;
+        await using (var locks = new NpgsqlBatch(c, tx))
+        {
+            locks.BatchCommands.Add(GrainCommand("EnsureGrain", id, P("UpdatedAt", now)));
+            locks.BatchCommands.Add(GrainCommand("LockGrain", id));
+            if (timer is not null) locks.BatchCommands.Add(TimerCommand("LockTimer", id, timer.Name));
+            await using var reader = await locks.ExecuteReaderAsync(ct);
+            // EnsureGrain returns no rows; the reader starts at LockGrain's result.
+            if (!await reader.ReadAsync(ct)) throw new InvalidOperationException($"Grain {id} vanished while being locked.");
+            var locked = ReadGrain(reader, id);
+            current = locked.Version == 0 ? null : locked;
+            if (timer is not null && await reader.NextResultAsync(ct) && await reader.ReadAsync(ct))
+                timerAttempt = reader.GetInt32(0);
+        }
+
+        if (timer is not null && timerAttempt != timer.Attempt)
+        {
+            await tx.RollbackAsync(ct); // also drops a placeholder this turn may have inserted
+            return new TurnOutcome.Fenced();
+        }
+
+        // An exception from decide propagates and the transaction rolls back: the turn never happened.
+        var decision = decide(current);
+
+        // Round trip 2: every write of the turn in one batch.
+        await using var writes = new NpgsqlBatch(c, tx);
+        TurnOutcome outcome;
+        switch (decision)
+        {
+            case TurnDecision.Reject reject:
+                if (current is null) writes.BatchCommands.Add(GrainCommand("DeletePlaceholder", id));
+                // The timer delivered its message and the grain refused it; retrying would refuse it again.
+                if (timer is not null) writes.BatchCommands.Add(DeleteTriggerCommand(id, timer));
+                outcome = new TurnOutcome.Rejected(reject.Code, reject.Detail);
+                break;
+
+            case TurnDecision.Write write:
+                var version = (current?.Version ?? 0) + 1;
+                writes.BatchCommands.Add(UpdateGrainCommand(id, current?.Version ?? 0, version, now, write));
+                AddEffects(writes, id, timer, write, now);
+                outcome = new TurnOutcome.Committed(version);
+                break;
+
+            case var other:
+                throw new InvalidOperationException($"Unknown turn decision {other?.GetType().Name ?? "null"}.");
+        }
+
+        if (writes.BatchCommands.Count > 0)
+        {
+            await writes.ExecuteNonQueryAsync(ct);
+            // The row is locked and its version was read under the lock, so this cannot miss; if it ever does,
+            // fail the turn rather than overwrite a state this turn did not see.
+            if (decision is TurnDecision.Write && writes.BatchCommands[0].RecordsAffected != 1)
+                throw new InvalidOperationException($"Grain {id} changed during its turn (expected version {current?.Version ?? 0}).");
+        }
+
+        // Round trip 3.
+        await tx.CommitAsync(ct);
+        return outcome;
+    }
+
+    private static void AddEffects(NpgsqlBatch batch, GrainId id, TurnTrigger.Timer? trigger, TurnDecision.Write write,
+        DateTimeOffset now)
+    {
+        // A name being (re)scheduled is upserted, never deleted and re-inserted: the upsert bumps its attempt,
+        // so attempts only grow and no stale claim can ever match the new schedule.
+        var scheduled = write.Timers.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
+
+        if (trigger is not null && !scheduled.Contains(trigger.Name))
+            batch.BatchCommands.Add(DeleteTriggerCommand(id, trigger));
+
+        foreach (var name in write.CancelTimers.Where(n => !scheduled.Contains(n)))
+            batch.BatchCommands.Add(TimerCommand("DeleteTimer", id, name));
+
+        foreach (var t in write.Timers)
+        {
+            batch.BatchCommands.Add(TimerCommand("UpsertTimer", id, t.Name,
+                P("DueAt", Instant.Utc(t.DueAt)), P("Payload", t.PayloadJson)));
+        }
+
+        foreach (var o in write.Outbox)
+        {
+            batch.BatchCommands.Add(GrainCommand("InsertOutbox", id,
+                P("IdempotencyKey", o.IdempotencyKey), P("Channel", o.Channel), P("Recipient", o.Recipient),
+                P("Subject", o.Subject), P("Body", o.Body), P("Template", o.Template), P("PromptId", o.PromptId),
+                P("Now", now)));
+        }
+
+        foreach (var m in write.Messages) batch.BatchCommands.Add(MessageCommand(m, now));
+    }
+
+    public async Task EnqueueMessagesAsync(IReadOnlyList<MessageWrite> messages, DateTimeOffset now, CancellationToken ct)
+    {
+        if (messages.Count == 0) return;
+        await using var c = await _dataSource.OpenConnectionAsync(ct);
+        await using var tx = await c.BeginTransactionAsync(ct);
+        await using var batch = new NpgsqlBatch(c, tx);
+        foreach (var m in messages) batch.BatchCommands.Add(MessageCommand(m, Instant.Utc(now)));
+        await batch.ExecuteNonQueryAsync(ct);
+        await tx.CommitAsync(ct);
+    }
+
+    /// <summary>A message is a timer on its target due now, named uniquely so messages never replace each other.</summary>
+    private static NpgsqlBatchCommand MessageCommand(MessageWrite m, DateTimeOffset now) =>
+        TimerCommand("InsertTimer", m.Target, $"msg:{Guid.NewGuid():N}", P("DueAt", now), P("Payload", m.PayloadJson));
+
+    // ---- timers and outbox: claimed by workers under leases ----
+
+    public async Task<IReadOnlyList<ClaimedTimer>> ClaimDueTimersAsync(string owner, DateTimeOffset now, int max,
+        TimeSpan lease, CancellationToken ct)
+    {
+        await using var c = await _dataSource.OpenConnectionAsync(ct);
+        await using var cmd = new NpgsqlCommand(_sql["ClaimDueTimers"], c);
+        AddClaimArgs(cmd.Parameters, owner, now, max, lease);
+        var claimed = new List<ClaimedTimer>();
+        await using (var reader = await cmd.ExecuteReaderAsync(ct))
+        {
+            while (await reader.ReadAsync(ct))
+            {
+                claimed.Add(new ClaimedTimer(
+                    new GrainId(reader.GetString(0), reader.GetString(1), reader.GetString(2)),
+                    reader.GetString(3),
+                    reader.GetFieldValue<DateTimeOffset>(4),
+                    reader.GetString(5),
+                    reader.GetInt32(6)));
+            }
+        }
+        // RETURNING does not promise the subquery's order.
+        claimed.Sort((a, b) => a.DueAt.CompareTo(b.DueAt));
+        return claimed;
+    }
+
+    public async Task<IReadOnlyList<ClaimedOutbox>> ClaimOutboxAsync(string owner, DateTimeOffset now, int max,
+        TimeSpan lease, CancellationToken ct)
+    {
+        await using var c = await _dataSource.OpenConnectionAsync(ct);
+        now = Instant.Utc(now);
+        var rows = await c.QueryAsync<OutboxRowData>(Cmd("ClaimOutbox", new
+        {
+            Owner = owner, Now = now, LeaseUntil = now + lease, Max = max,
+        }, null, ct));
+        return rows.Select(r => r.ToClaimed()).OrderBy(o => o.Id).ToList();
+    }
+
+    private static void AddClaimArgs(NpgsqlParameterCollection ps, string owner, DateTimeOffset now, int max, TimeSpan lease)
+    {
+        now = Instant.Utc(now);
+        ps.Add(P("Owner", owner));
+        ps.Add(P("Now", now));
+        ps.Add(P("LeaseUntil", now + lease));
+        ps.Add(new NpgsqlParameter("Max", NpgsqlDbType.Integer) { Value = max });
+    }
+
+    public async Task<bool> CompleteOutboxAsync(long outboxId, int attempt, OutboxResult result, DateTimeOffset now,
+        CancellationToken ct)
+    {
+        now = Instant.Utc(now);
+        var (query, args) = result switch
+        {
+            OutboxResult.Sent s => ("CompleteOutboxSent", (object)new
+            {
+                Id = outboxId, Attempt = attempt, Now = now, s.ProviderMessageId, s.ProviderStatus,
+            }),
+            OutboxResult.Retry r => ("CompleteOutboxRetry", new
+            {
+                Id = outboxId, Attempt = attempt, Now = now, RetryAt = Instant.Utc(r.RetryAt), r.Error,
+            }),
+            OutboxResult.Failed f => ("CompleteOutboxFailed", new
+            {
+                Id = outboxId, Attempt = attempt, Now = now, f.Error, f.ErrorCode,
+            }),
+            _ => throw new ArgumentException($"Unknown outbox result {result.GetType().Name}.", nameof(result)),
+        };
+        await using var c = await _dataSource.OpenConnectionAsync(ct);
+        return await c.ExecuteAsync(Cmd(query, args, null, ct)) == 1;
+    }
+
+    public async Task<bool> UpdateDeliveryStatusAsync(string providerMessageId, string status, string? errorCode,
+        DateTimeOffset now, CancellationToken ct)
+    {
+        await using var c = await _dataSource.OpenConnectionAsync(ct);
+        return await c.ExecuteAsync(Cmd("UpdateDeliveryStatus", new
+        {
+            ProviderMessageId = providerMessageId, Status = status, ErrorCode = errorCode, Now = Instant.Utc(now),
+        }, null, ct)) > 0;
+    }
+
+    public async Task ReleaseLeasesAsync(string owner, CancellationToken ct)
+    {
+        await using var c = await _dataSource.OpenConnectionAsync(ct);
+        await using var batch = new NpgsqlBatch(c)
+        {
+            BatchCommands =
+            {
+                new NpgsqlBatchCommand(_sql["ReleaseTimerLeases"]) { Parameters = { P("Owner", owner) } },
+                new NpgsqlBatchCommand(_sql["ReleaseOutboxLeases"]) { Parameters = { P("Owner", owner) } },
+            },
+        };
+        await batch.ExecuteNonQueryAsync(ct);
+    }
+
+    // ---- read side ----
+
+    public async Task<IReadOnlyList<GrainRow>> QueryGrainsAsync(GrainQuery query, CancellationToken ct)
+    {
+        var filters = new List<string>();
+        if (query.CohortId is not null) filters.Add("AND cohort_id = @CohortId");
+        if (query.CoachId is not null) filters.Add("AND coach_id = @CoachId");
+        if (query.Status is not null) filters.Add("AND status = @Status");
+        if (query.Phone is not null) filters.Add("AND phone = @Phone");
+        if (query.Keys is not null) filters.Add("AND grain_key = ANY(@Keys)"); // one array parameter, any length
+        var order = query.OrderByRisk
+            ? "risk DESC, status_since ASC NULLS LAST, grain_key"
+            : "grain_key";
+        var sql = _sql["QueryGrains"]
+            .Replace("/**filters**/", string.Join(" ", filters), StringComparison.Ordinal)
+            .Replace("/**order**/", order, StringComparison.Ordinal);
+
+        await using var c = await _dataSource.OpenConnectionAsync(ct);
+        var rows = await c.QueryAsync<GrainRowData>(new CommandDefinition(sql, new
+        {
+            query.OrgId, GrainType = query.Type, query.CohortId, query.CoachId, query.Status, query.Phone,
+            Keys = query.Keys?.ToArray(), query.Limit, query.Offset,
+        }, cancellationToken: ct));
+        return rows.Select(r => r.ToGrainRow()).ToList();
+    }
+
+    public async Task<IReadOnlyList<CohortStats>> GetCohortStatsAsync(string orgId,
+        IReadOnlyCollection<string>? cohortIds, DateTimeOffset now, CancellationToken ct)
+    {
+        var filter = cohortIds is null ? "" : "AND cohort_id = ANY(@CohortIds)";
+        var args = new { OrgId = orgId, CohortIds = cohortIds?.ToArray(), Now = Instant.Utc(now) };
+
+        await using var c = await _dataSource.OpenConnectionAsync(ct);
+        // Both aggregates from one snapshot so they describe the same moment.
+        await using var tx = await c.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, ct);
+        var totals = await c.QueryAsync<CohortStatsData>(new CommandDefinition(
+            _sql["CohortStats"].Replace("/**filters**/", filter, StringComparison.Ordinal), args, tx, cancellationToken: ct));
+        var statuses = (await c.QueryAsync<CohortStatusCountData>(new CommandDefinition(
+                _sql["CohortStatusCounts"].Replace("/**filters**/", filter, StringComparison.Ordinal), args, tx,
+                cancellationToken: ct)))
+            .ToLookup(s => s.CohortId);
+        await tx.CommitAsync(ct);
+
+        return totals.Select(t => new CohortStats(
+            t.CohortId,
+            (int)t.Clients,
+            statuses[t.CohortId].ToDictionary(s => s.Status, s => (int)s.Clients),
+            (int)t.PromptsSent, (int)t.Replies, (int)t.TouchesSent, (int)t.ActionsTotal, (int)t.ActionsDone,
+            (int)t.Escalations, (int)t.EscalationsCaught, (int)t.ClientsWithLateActions)).ToList();
+    }
+
+    public async Task<IReadOnlyList<OutboxRow>> QueryOutboxAsync(OutboxQuery query, CancellationToken ct)
+    {
+        var filters = new List<string>();
+        if (query.GrainKey is not null) filters.Add("AND grain_key = @GrainKey");
+        if (query.Status is not null) filters.Add("AND status = @Status");
+        if (query.Channel is not null) filters.Add("AND channel = @Channel");
+        if (query.BeforeId is not null) filters.Add("AND id < @BeforeId");
+        var sql = _sql["QueryOutbox"].Replace("/**filters**/", string.Join(" ", filters), StringComparison.Ordinal);
+
+        await using var c = await _dataSource.OpenConnectionAsync(ct);
+        var rows = await c.QueryAsync<OutboxRowData>(new CommandDefinition(sql, new
+        {
+            query.OrgId, query.GrainKey, query.Status, query.Channel, query.BeforeId, query.Limit,
+        }, cancellationToken: ct));
+        return rows.Select(r => r.ToRow()).ToList();
+    }
+
+    public async Task<TimerBacklog> GetTimerBacklogAsync(DateTimeOffset now, CancellationToken ct)
+    {
+        now = Instant.Utc(now);
+        await using var c = await _dataSource.OpenConnectionAsync(ct);
+        var row = await c.QuerySingleAsync<TimerBacklogData>(Cmd("TimerBacklog", new { Now = now }, null, ct));
+        var lag = row.OldestDueAt is { } oldest ? now - Instant.From(oldest) : TimeSpan.Zero;
+        return new TimerBacklog(row.Due, lag, row.Total);
+    }
+
+    // ---- API keys ----
+
+    public async Task CreateApiKeyAsync(ApiKeyRecord key, CancellationToken ct)
+    {
+        await using var c = await _dataSource.OpenConnectionAsync(ct);
+        await c.ExecuteAsync(Cmd("InsertApiKey", new
+        {
+            key.KeyHash, key.Prefix, key.OrgId, key.Role, key.SubjectId, key.Label,
+            CreatedAt = Instant.Utc(key.CreatedAt), RevokedAt = Instant.Utc(key.RevokedAt),
+        }, null, ct));
+    }
+
+    public async Task<ApiKeyRecord?> FindApiKeyAsync(string keyHash, CancellationToken ct)
+    {
+        await using var c = await _dataSource.OpenConnectionAsync(ct);
+        var row = await c.QuerySingleOrDefaultAsync<ApiKeyData>(Cmd("FindApiKey", new { KeyHash = keyHash }, null, ct));
+        return row?.ToRecord();
+    }
+
+    // ---- plumbing ----
+
+    private static StoredGrain ReadGrain(NpgsqlDataReader reader, GrainId id) =>
+        new(id, reader.GetString(2), reader.GetInt64(0), reader.GetFieldValue<DateTimeOffset>(1));
+
+    private static CommandDefinition Cmd(string name, object? args, NpgsqlTransaction? tx, CancellationToken ct) =>
+        new(_sql[name], args, tx, cancellationToken: ct);
+
+    private static NpgsqlParameter P(string name, string? value) =>
+        new(name, NpgsqlDbType.Text) { Value = (object?)value ?? DBNull.Value };
+
+    private static NpgsqlParameter P(string name, DateTimeOffset value) =>
+        new(name, NpgsqlDbType.TimestampTz) { Value = value };
+
+    private static NpgsqlParameter P(string name, DateTimeOffset? value) =>
+        new(name, NpgsqlDbType.TimestampTz) { Value = value is { } v ? Instant.Utc(v) : DBNull.Value };
+
+    private static NpgsqlParameter P(string name, int value) =>
+        new(name, NpgsqlDbType.Integer) { Value = value };
+
+    private static NpgsqlParameter P(string name, int? value) =>
+        new(name, NpgsqlDbType.Integer) { Value = (object?)value ?? DBNull.Value };
+
+    private static NpgsqlParameter P(string name, long value) =>
+        new(name, NpgsqlDbType.Bigint) { Value = value };
+
+    private static void AddGrainKey(NpgsqlParameterCollection ps, GrainId id)
+    {
+        ps.Add(P("OrgId", id.OrgId));
+        ps.Add(P("GrainType", id.Type));
+        ps.Add(P("GrainKey", id.Key));
+    }
+
+    private static NpgsqlBatchCommand GrainCommand(string name, GrainId id, params NpgsqlParameter[] more)
+    {
+        var cmd = new NpgsqlBatchCommand(_sql[name]);
+        AddGrainKey(cmd.Parameters, id);
+        foreach (var p in more) cmd.Parameters.Add(p);
+        return cmd;
+    }
+
+    private static NpgsqlBatchCommand TimerCommand(string name, GrainId id, string timerName, params NpgsqlParameter[] more) =>
+        GrainCommand(name, id, [P("Name", timerName), .. more]);
+
+    private static NpgsqlBatchCommand DeleteTriggerCommand(GrainId id, TurnTrigger.Timer trigger) =>
+        TimerCommand("DeleteTimerAtAttempt", id, trigger.Name, P("Attempt", trigger.Attempt));
+
+    private static NpgsqlBatchCommand UpdateGrainCommand(GrainId id, long expectedVersion, long version,
+        DateTimeOffset now, TurnDecision.Write write)
+    {
+        var p = write.Projection;
+        return GrainCommand("UpdateGrain", id,
+            P("ExpectedVersion", expectedVersion), P("Version", version), P("UpdatedAt", now), P("State", write.StateJson),
+            P("DisplayName", p.DisplayName), P("CohortId", p.CohortId), P("CoachId", p.CoachId), P("Status", p.Status),
+            P("StatusSince", p.StatusSince), P("StatusDetail", p.StatusDetail), P("Risk", p.Risk),
+            P("LastRating", p.LastRating), P("NextSessionAt", p.NextSessionAt),
+            P("EarliestOpenActionDue", p.EarliestOpenActionDue), P("PromptsSent", p.PromptsSent),
+            P("Replies", p.Replies), P("TouchesSent", p.TouchesSent), P("ActionsTotal", p.ActionsTotal),
+            P("ActionsDone", p.ActionsDone), P("Escalations", p.Escalations),
+            P("EscalationsCaught", p.EscalationsCaught), P("Phone", p.Phone), P("Email", p.Email));
+    }
+}

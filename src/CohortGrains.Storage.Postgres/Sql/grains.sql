@@ -1,0 +1,74 @@
+-- Grain rows: JSON state + version, and the projected columns dashboards query.
+
+-- name: LoadGrain
+SELECT version, updated_at, state
+FROM grains
+WHERE org_id = @OrgId AND grain_type = @GrainType AND grain_key = @GrainKey;
+
+-- name: EnsureGrain
+-- First statement of every turn. A grain that does not exist yet gets a version-0 placeholder row, so the lock below
+-- always has a row to take: two nodes creating the same grain at once serialize on it (the second INSERT waits for the
+-- first transaction, then does nothing). The placeholder is never committed: the turn turns it into version 1, or
+-- deletes it (reject), or rolls back. For an existing grain this is one index probe and writes nothing.
+INSERT INTO grains (org_id, grain_type, grain_key, version, updated_at, state)
+VALUES (@OrgId, @GrainType, @GrainKey, 0, @UpdatedAt, '')
+ON CONFLICT DO NOTHING;
+
+-- name: LockGrain
+-- Holds the grain for the whole turn: every turn of one grain runs after the previous one committed.
+SELECT version, updated_at, state
+FROM grains
+WHERE org_id = @OrgId AND grain_type = @GrainType AND grain_key = @GrainKey
+FOR UPDATE;
+
+-- name: DeletePlaceholder
+DELETE FROM grains
+WHERE org_id = @OrgId AND grain_type = @GrainType AND grain_key = @GrainKey AND version = 0;
+
+-- name: UpdateGrain
+-- Checks the version read at the start of the turn, like every update of a versioned row.
+UPDATE grains SET
+    version = @Version, updated_at = @UpdatedAt,
+    display_name = @DisplayName, cohort_id = @CohortId, coach_id = @CoachId, status = @Status,
+    status_since = @StatusSince, status_detail = @StatusDetail, risk = @Risk, last_rating = @LastRating,
+    next_session_at = @NextSessionAt, earliest_open_action_due = @EarliestOpenActionDue,
+    prompts_sent = @PromptsSent, replies = @Replies, touches_sent = @TouchesSent,
+    actions_total = @ActionsTotal, actions_done = @ActionsDone, escalations = @Escalations,
+    escalations_caught = @EscalationsCaught, phone = @Phone, email = @Email, state = @State
+WHERE org_id = @OrgId AND grain_type = @GrainType AND grain_key = @GrainKey AND version = @ExpectedVersion;
+
+-- name: QueryGrains
+-- /**filters**/ is replaced by fixed "AND column = @Param" fragments for the filters given, so each
+-- filter can use its index; /**order**/ by one of the two orderings. version > 0 is belt and braces: placeholders
+-- are never committed.
+SELECT org_id, grain_type, grain_key, version, updated_at,
+       display_name, cohort_id, coach_id, status, status_since, status_detail, risk, last_rating,
+       next_session_at, earliest_open_action_due, prompts_sent, replies, touches_sent, actions_total,
+       actions_done, escalations, escalations_caught, phone, email
+FROM grains
+WHERE org_id = @OrgId AND grain_type = @GrainType AND version > 0 /**filters**/
+ORDER BY /**order**/
+LIMIT @Limit OFFSET @Offset;
+
+-- name: CohortStats
+-- Computed on read from the projections: no counter row that every client's turn would lock.
+SELECT cohort_id,
+       COUNT(*)                AS clients,
+       SUM(prompts_sent)       AS prompts_sent,
+       SUM(replies)            AS replies,
+       SUM(touches_sent)       AS touches_sent,
+       SUM(actions_total)      AS actions_total,
+       SUM(actions_done)       AS actions_done,
+       SUM(escalations)        AS escalations,
+       SUM(escalations_caught) AS escalations_caught,
+       COUNT(*) FILTER (WHERE earliest_open_action_due < @Now) AS clients_with_late_actions
+FROM grains
+WHERE org_id = @OrgId AND grain_type = 'ClientLoop' AND cohort_id IS NOT NULL /**filters**/
+GROUP BY cohort_id
+ORDER BY cohort_id;
+
+-- name: CohortStatusCounts
+SELECT cohort_id, status, COUNT(*) AS clients
+FROM grains
+WHERE org_id = @OrgId AND grain_type = 'ClientLoop' AND cohort_id IS NOT NULL AND status IS NOT NULL /**filters**/
+GROUP BY cohort_id, status;

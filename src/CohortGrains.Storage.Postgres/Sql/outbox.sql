@@ -1,0 +1,62 @@
+-- Outbox: everything that leaves the system (SMS, email), claimed and sent by any node.
+
+-- name: InsertOutbox
+-- The idempotency key (grain + touchpoint) makes a second enqueue of the same touch a no-op.
+INSERT INTO outbox (
+    org_id, grain_type, grain_key, idempotency_key, channel, recipient, subject, body, template, prompt_id,
+    status, attempt, next_attempt_at, created_at, updated_at)
+VALUES (
+    @OrgId, @GrainType, @GrainKey, @IdempotencyKey, @Channel, @Recipient, @Subject, @Body, @Template, @PromptId,
+    'pending', 0, @Now, @Now, @Now)
+ON CONFLICT (idempotency_key) DO NOTHING;
+
+-- name: ClaimOutbox
+WITH due AS (
+    SELECT id
+    FROM outbox
+    WHERE status = 'pending' AND next_attempt_at <= @Now AND (lease_until IS NULL OR lease_until <= @Now)
+    ORDER BY next_attempt_at, id
+    LIMIT @Max
+    FOR UPDATE SKIP LOCKED)
+UPDATE outbox o
+SET lease_owner = @Owner, lease_until = @LeaseUntil, attempt = o.attempt + 1, updated_at = @Now
+FROM due
+WHERE o.id = due.id
+RETURNING o.id, o.org_id, o.grain_type, o.grain_key, o.idempotency_key, o.channel, o.recipient, o.subject, o.body,
+          o.template, o.attempt, o.created_at;
+
+-- name: CompleteOutboxSent
+-- Every completion is fenced by the attempt claimed and applies to a pending row only.
+UPDATE outbox
+SET status = 'sent', provider_message_id = @ProviderMessageId, provider_status = @ProviderStatus,
+    sent_at = @Now, updated_at = @Now, lease_owner = NULL, lease_until = NULL
+WHERE id = @Id AND attempt = @Attempt AND status = 'pending';
+
+-- name: CompleteOutboxRetry
+UPDATE outbox
+SET next_attempt_at = @RetryAt, error = @Error, updated_at = @Now, lease_owner = NULL, lease_until = NULL
+WHERE id = @Id AND attempt = @Attempt AND status = 'pending';
+
+-- name: CompleteOutboxFailed
+UPDATE outbox
+SET status = 'failed', error = @Error, error_code = @ErrorCode, updated_at = @Now,
+    lease_owner = NULL, lease_until = NULL
+WHERE id = @Id AND attempt = @Attempt AND status = 'pending';
+
+-- name: UpdateDeliveryStatus
+-- A callback without an error code keeps the one recorded earlier.
+UPDATE outbox
+SET provider_status = @Status, error_code = COALESCE(@ErrorCode, error_code), updated_at = @Now
+WHERE provider_message_id = @ProviderMessageId;
+
+-- name: ReleaseOutboxLeases
+UPDATE outbox SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = @Owner AND status = 'pending';
+
+-- name: QueryOutbox
+-- /**filters**/ is replaced by fixed "AND column = @Param" fragments for the filters given.
+SELECT id, org_id, grain_type, grain_key, idempotency_key, channel, recipient, subject, body, template, prompt_id,
+       status, attempt, provider_message_id, provider_status, error, error_code, created_at, sent_at, updated_at
+FROM outbox
+WHERE org_id = @OrgId /**filters**/
+ORDER BY id DESC
+LIMIT @Limit;

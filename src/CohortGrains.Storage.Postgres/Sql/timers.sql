@@ -1,0 +1,58 @@
+-- Durable timers: reminders and grain-to-grain messages. attempt fences stale claims.
+
+-- name: LockTimer
+-- Taken after the grain row (always in that order, so turns never deadlock each other). While a turn holds it,
+-- claims skip the row (SKIP LOCKED), so a timer whose lease runs out mid-turn cannot be run twice at once.
+SELECT attempt FROM timers
+WHERE org_id = @OrgId AND grain_type = @GrainType AND grain_key = @GrainKey AND name = @Name
+FOR UPDATE;
+
+-- name: DeleteTimerAtAttempt
+-- Consumes the timer that triggered a turn, only if nobody re-claimed or rescheduled it meanwhile.
+DELETE FROM timers
+WHERE org_id = @OrgId AND grain_type = @GrainType AND grain_key = @GrainKey AND name = @Name
+  AND attempt = @Attempt;
+
+-- name: DeleteTimer
+DELETE FROM timers
+WHERE org_id = @OrgId AND grain_type = @GrainType AND grain_key = @GrainKey AND name = @Name;
+
+-- name: UpsertTimer
+-- Rescheduling bumps attempt and drops the lease: a worker still holding a claim on the old schedule is fenced.
+INSERT INTO timers (org_id, grain_type, grain_key, name, due_at, payload, attempt, lease_owner, lease_until)
+VALUES (@OrgId, @GrainType, @GrainKey, @Name, @DueAt, @Payload, 0, NULL, NULL)
+ON CONFLICT (org_id, grain_type, grain_key, name) DO UPDATE SET
+    due_at = excluded.due_at,
+    payload = excluded.payload,
+    attempt = timers.attempt + 1,
+    lease_owner = NULL,
+    lease_until = NULL;
+
+-- name: InsertTimer
+INSERT INTO timers (org_id, grain_type, grain_key, name, due_at, payload, attempt, lease_owner, lease_until)
+VALUES (@OrgId, @GrainType, @GrainKey, @Name, @DueAt, @Payload, 0, NULL, NULL);
+
+-- name: ClaimDueTimers
+-- Oldest due first, in one statement: rows another node is claiming or a turn holds are skipped, not waited for
+-- (SKIP LOCKED), and a lease that has not expired belongs to someone else. RETURNING gives the bumped attempt.
+WITH due AS (
+    SELECT org_id, grain_type, grain_key, name
+    FROM timers
+    WHERE due_at <= @Now AND (lease_until IS NULL OR lease_until <= @Now)
+    ORDER BY due_at
+    LIMIT @Max
+    FOR UPDATE SKIP LOCKED)
+UPDATE timers t
+SET lease_owner = @Owner, lease_until = @LeaseUntil, attempt = t.attempt + 1
+FROM due
+WHERE t.org_id = due.org_id AND t.grain_type = due.grain_type AND t.grain_key = due.grain_key AND t.name = due.name
+RETURNING t.org_id, t.grain_type, t.grain_key, t.name, t.due_at, t.payload, t.attempt;
+
+-- name: ReleaseTimerLeases
+UPDATE timers SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = @Owner;
+
+-- name: TimerBacklog
+-- The due part walks the due_at index only; the total is exact (operators compare it over time).
+SELECT (SELECT COUNT(*) FROM timers WHERE due_at <= @Now)    AS due,
+       (SELECT MIN(due_at) FROM timers WHERE due_at <= @Now) AS oldest_due_at,
+       (SELECT COUNT(*) FROM timers)                          AS total;
