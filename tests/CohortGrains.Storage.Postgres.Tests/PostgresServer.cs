@@ -27,9 +27,16 @@ public static class PostgresServer
             MaxPoolSize = 30,
         }.ConnectionString;
 
+    /// <summary>
+    /// The tests' own statements use a connection of their own, never a pooled one: after a server restart a pooled
+    /// connection would be dead, and the nodes' recovery is what is under test, not the test's.
+    /// </summary>
+    private static NpgsqlConnection Unpooled(string connectionString) =>
+        new(new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false }.ConnectionString);
+
     public static async Task ExecuteAsync(string connectionString, string sql)
     {
-        await using var c = new NpgsqlConnection(connectionString);
+        await using var c = Unpooled(connectionString);
         await c.OpenAsync();
         await using var cmd = new NpgsqlCommand(sql, c);
         await cmd.ExecuteNonQueryAsync();
@@ -37,7 +44,7 @@ public static class PostgresServer
 
     public static async Task<T> ScalarAsync<T>(string connectionString, string sql)
     {
-        await using var c = new NpgsqlConnection(connectionString);
+        await using var c = Unpooled(connectionString);
         await c.OpenAsync();
         await using var cmd = new NpgsqlCommand(sql, c);
         return (T)(await cmd.ExecuteScalarAsync())!;
