@@ -1,6 +1,8 @@
 using CohortGrains.Host.Infrastructure;
 using CohortGrains.Runtime.Cluster;
 using CohortGrains.Runtime.Storage;
+using CohortGrains.Runtime.Workers;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
 namespace CohortGrains.Host.Cluster;
@@ -32,8 +34,8 @@ public static class ClusterApi
     }
 
     /// <summary>The nodes from the membership table and the due-timer backlog: what an operator watches while scaling.</summary>
-    private static async Task<Microsoft.AspNetCore.Http.HttpResults.Ok<ClusterView>> GetAsync(
-        IMembershipStore members, IGrainStore store, TimeProvider clock, Runtime.Workers.NodeIdentity node,
+    private static async Task<Ok<ClusterView>> GetAsync(
+        IMembershipStore members, IGrainStore store, TimeProvider clock, NodeIdentity node,
         IOptions<MembershipOptions> options, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
