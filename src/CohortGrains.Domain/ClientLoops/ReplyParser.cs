@@ -21,7 +21,8 @@ public static partial class ReplyParser
     [GeneratedRegex(@"\b(not|no longer|never|un)\s*(stuck|blocked)\b", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex NegatedStuck();
 
-    [GeneratedRegex(@"^\s*(?<n>[1-5])(\s*(/|of|out of)\s*5)?(?![0-9])[\s,.:;!\-–—]*(?<rest>.*)$", RegexOptions.Singleline | RegexOptions.CultureInvariant)]
+    // Not followed by another digit ("10"), a letter ("5th call") or a keycap mark ("4️⃣" is read as an emoji below).
+    [GeneratedRegex(@"^\s*(?<n>[1-5])(\s*(/|of|out of)\s*5)?(?![0-9\p{L}\uFE0F\u20E3])[\s,.:;!\-–—]*(?<rest>.*)$", RegexOptions.Singleline | RegexOptions.CultureInvariant)]
     private static partial Regex LeadingDigit();
 
     [GeneratedRegex(@"^\s*(?<w>one|two|three|four|five)\b[\s,.:;!\-–—]*(?<rest>.*)$", RegexOptions.IgnoreCase | RegexOptions.Singleline | RegexOptions.CultureInvariant)]
