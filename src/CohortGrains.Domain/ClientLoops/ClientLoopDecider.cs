@@ -42,6 +42,11 @@ public static class ClientLoopDecider
 
     private static Decision<ClientLoopState> OnEnroll(Enroll m, DateTimeOffset now)
     {
+        // Every touch is planned in this zone at this hour: reject now rather than fail on each later turn.
+        if (!Zones.TryFind(m.Profile.TimeZone, out _))
+            return Decision<ClientLoopState>.Reject(Rejection.Invalid, $"profile.timeZone '{m.Profile.TimeZone}' is not an IANA time zone");
+        if (m.Profile.PreferredHour is < 0 or > 23)
+            return Decision<ClientLoopState>.Reject(Rejection.Invalid, "profile.preferredHour must be between 0 and 23");
         var state = new ClientLoopState(
             ClientLoopState.CurrentSchemaVersion, m.ClientId, m.CohortId, m.CoachId, m.CoachName, m.Profile, m.Consent, m.Program,
             ClientStatus.OnTrack, now, "enrolled", now, [], [], [], [], null, []);
@@ -53,6 +58,8 @@ public static class ClientLoopDecider
         if (s.Status == ClientStatus.Done) return Decision<ClientLoopState>.Reject(Rejection.Conflict, "the client's program has ended");
         if (m.Items.Count is < 1 or > MaxActionItems)
             return Decision<ClientLoopState>.Reject(Rejection.Invalid, $"a session needs 1 to {MaxActionItems} action items");
+        if (m.Items.Any(i => string.IsNullOrWhiteSpace(i.What)))
+            return Decision<ClientLoopState>.Reject(Rejection.Invalid, "every action item needs a description");
         if (m.NextSessionAt <= m.OccurredAt)
             return Decision<ClientLoopState>.Reject(Rejection.Invalid, "the next session must be after this one");
 
