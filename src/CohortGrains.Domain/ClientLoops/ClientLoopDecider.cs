@@ -143,6 +143,8 @@ public static class ClientLoopDecider
         // A timer can fire late (backlog, a node down): check quiet hours again at the moment of sending.
         var zone = Zones.Find(s.Profile.TimeZone);
         var allowed = Zones.NextAllowed(now, s.QuietHours, zone);
+        // Nor does a touch go out once the next session has started: it would talk about a call already held.
+        if (allowed >= session.NextSessionAt) return Decision<ClientLoopState>.Unchanged(s);
         if (allowed > now)
             return Decision<ClientLoopState>.Accept(s with { Reminders = s.Reminders.Add(reminder) }, [new ScheduleReminder(reminder, allowed)]);
 
