@@ -200,12 +200,19 @@ public static class ClientLoopDecider
 
     private static Decision<ClientLoopState> OnSilenceDue(ClientLoopState s, string promptId, DateTimeOffset now)
     {
-        if (s.Replies.Any(r => r.PromptId == promptId)) return Decision<ClientLoopState>.Unchanged(s);
         var prompt = s.Touches.FirstOrDefault(t => t.Id == promptId);
+        if (Answered(s, promptId, prompt?.At)) return Decision<ClientLoopState>.Unchanged(s);
         var detail = prompt is null ? "no reply to the check-in" : $"no reply to the check-in sent {Weekday(prompt.At, s)}";
         var next = s with { Status = ClientStatus.Silent, StatusSince = now, StatusDetail = detail };
         return Escalate(next, EscalationReason.Silent, detail, now);
     }
+
+    /// <summary>
+    /// A client who answered a prompt, or replied at all after it was sent (through an older prompt's link,
+    /// in the portal), is not silent.
+    /// </summary>
+    private static bool Answered(ClientLoopState s, string promptId, DateTimeOffset? sentAt) =>
+        s.Replies.Any(r => r.PromptId == promptId || (sentAt is { } at && r.At >= at));
 
     private static Decision<ClientLoopState> OnReply(ClientLoopState s, CheckInReplied m, DateTimeOffset now)
     {
@@ -231,15 +238,17 @@ public static class ClientLoopDecider
         var reply = new ReplyRecord($"r{s.Replies.Count + 1}", promptId, rating, text, m.Channel, now, route);
         var next = s with { Replies = s.Replies.Add(reply) };
 
+        // Any reply means the client is not silent, whichever prompt it answers: cancel every silence deadline.
         var effects = new List<Effect>();
-        if (promptId is not null && next.Reminders.Contains($"silent:{promptId}"))
+        foreach (var silent in next.Reminders.Where(r => r.StartsWith("silent:", StringComparison.Ordinal)).ToList())
         {
-            effects.Add(new CancelReminder($"silent:{promptId}"));
-            next = next with { Reminders = next.Reminders.Remove($"silent:{promptId}") };
+            effects.Add(new CancelReminder(silent));
+            next = next with { Reminders = next.Reminders.Remove(silent) };
         }
 
         var when = Weekday(now, s);
-        var said = text is null ? "" : ": " + Text.Quote(parsed.Remark ?? text);
+        // The words after the rating; a bare "4" adds nothing to "rated 4".
+        var said = parsed.Remark is null ? "" : ": " + Text.Quote(parsed.Remark);
         switch (route)
         {
             case ReplyRoute.Stuck:
@@ -346,7 +355,9 @@ public static class ClientLoopDecider
         foreach (var t in next.Touches.Where(t => t.Session == next.CurrentSession?.Number && t.IsPrompt && t.SkippedBecause is null))
         {
             var tp = next.Program.Cadence.FirstOrDefault(c => c.Key == t.TouchpointKey);
-            if (tp?.Kind != TouchKind.ProgressCheck || next.Replies.Any(r => r.PromptId == t.Id)) continue;
+            if (tp?.Kind != TouchKind.ProgressCheck || Answered(next, t.Id, t.At)) continue;
+            // Its deadline already passed and the coach was told: do not raise it again.
+            if (next.Escalations.Any(e => e.Session == t.Session && e.Reason == EscalationReason.Silent)) continue;
             var name = $"silent:{t.Id}";
             var due = t.At.AddHours(next.Program.SilentAfterHours);
             effects.Add(new ScheduleReminder(name, due > now ? due : now));
