@@ -290,6 +290,8 @@ public static class ClientLoopDecider
         if (allowed > now)
         {
             var name = $"offer:{m.EscalationId}";
+            // A redelivered offer reschedules the same reminder; the list holds each name once.
+            if (next.Reminders.Contains(name) || next.Touches.Any(t => t.Id == $"offer-{m.EscalationId}")) return Decision<ClientLoopState>.Accept(next);
             return Decision<ClientLoopState>.Accept(next with { Reminders = next.Reminders.Add(name) }, [new ScheduleReminder(name, allowed)]);
         }
         return SendSlotOffer(next, m.EscalationId, now);
@@ -304,7 +306,8 @@ public static class ClientLoopDecider
         var escalation = s.Escalations.FirstOrDefault(e => e.Id == escalationId);
         var touchId = $"offer-{escalationId}";
         if (escalation is null || s.Touches.Any(t => t.Id == touchId)) return Decision<ClientLoopState>.Unchanged(s);
-        var body = escalation.SlotOffered is { } slot
+        // Quiet hours can hold an offer past its slot (a coach in another zone): never offer a slot already gone.
+        var body = escalation.SlotOffered is { } slot && slot > now
             ? Templates.Render(Templates.SlotOffer, s, new Dictionary<string, string> { ["slot"] = Templates.LocalText(slot, s.Profile.TimeZone) })
             : Templates.Render(Templates.SlotNone, s);
         var (channel, recipient) = ChooseChannel(s, Channel.Sms);
@@ -361,6 +364,14 @@ public static class ClientLoopDecider
             var name = $"silent:{t.Id}";
             var due = t.At.AddHours(next.Program.SilentAfterHours);
             effects.Add(new ScheduleReminder(name, due > now ? due : now));
+            next = next with { Reminders = next.Reminders.Add(name) };
+        }
+        // A slot offer held back by the pause (or by quiet hours just before it) still goes out while the slot is ahead.
+        var zone = Zones.Find(next.Profile.TimeZone);
+        foreach (var e in next.Escalations.Where(e => e.HandledAt is null && e.SlotOffered > now && !next.Touches.Any(t => t.Id == $"offer-{e.Id}")).ToList())
+        {
+            var name = $"offer:{e.Id}";
+            effects.Add(new ScheduleReminder(name, Zones.NextAllowed(now, next.QuietHours, zone)));
             next = next with { Reminders = next.Reminders.Add(name) };
         }
         return Decision<ClientLoopState>.Accept(next, effects);
