@@ -45,6 +45,15 @@ public class ReplyParserTests
         Assert.Null(parsed.Remark);
     }
 
+    [Theory]
+    [InlineData("👍🏽", 4)]
+    [InlineData("👎🏿 no time", 1)]
+    [InlineData("⭐️⭐️⭐️", 3)]
+    [InlineData("☹️", 2)]
+    [InlineData("☹", 2)]
+    public void EmojiVariantsAreRatingsToo(string text, int rating) =>
+        Assert.Equal(rating, ReplyParser.Parse(text).Rating);
+
     [Fact]
     public void AKeycapRatingKeepsOnlyTheRestAsTheRemark()
     {
@@ -114,6 +123,17 @@ public class ReplyParserTests
     [InlineData("no timeline yet, all good")]
     [InlineData("going well")]
     public void NotStuckWords(string text) => Assert.False(ReplyParser.SaysStuck(text));
+
+    [Theory]
+    [InlineData("5 can't wait to show you")]
+    [InlineData("cannot wait for Monday")]
+    [InlineData("4, can't complain")]
+    [InlineData("can’t believe how well it went")]
+    public void HappyPhrasesWithCantAreNotStuck(string text) => Assert.False(ReplyParser.SaysStuck(text));
+
+    [Fact]
+    public void CantStillMeansStuckOutsideThoseHappyPhrases() =>
+        Assert.True(ReplyParser.SaysStuck("can't wait any longer for legal, can't send the offer"));
 
     [Fact]
     public void NotStuckInOnePlaceButStuckInAnotherIsStuck() =>
