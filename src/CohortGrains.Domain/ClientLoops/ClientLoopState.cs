@@ -72,6 +72,7 @@ public sealed record Escalation(
     DateTimeOffset? HandledAt = null)
 {
     /// <summary>Caught = the coach handled it before the session it was raised ahead of.</summary>
+    [JsonIgnore]
     public bool Caught => HandledAt is { } h && h <= NextSessionAt;
 }
 
@@ -101,12 +102,17 @@ public sealed record ClientLoopState(
 {
     public const int CurrentSchemaVersion = 1;
 
+    // Derived values are not stored: the state JSON holds facts only.
+    [JsonIgnore]
     public SessionRecord? CurrentSession => Sessions.IsEmpty ? null : Sessions[^1];
 
+    [JsonIgnore]
     public QuietHours QuietHours => Profile.QuietHours ?? Program.QuietHours;
 
+    [JsonIgnore]
     public IEnumerable<ActionItem> AllActions => Sessions.SelectMany(s => s.Items);
 
+    [JsonIgnore]
     public int? LastRating => Replies.LastOrDefault(r => r.Rating is not null)?.Rating;
 }
 

@@ -35,6 +35,7 @@ public sealed record CoachState(
     ImmutableList<DateTimeOffset> ReservedSlots)
 {
     public const int CurrentSchemaVersion = 1;
+    [JsonIgnore]
     public int OpenAlerts => Alerts.Count(a => a.HandledAt is null);
 }
 
