@@ -14,6 +14,8 @@ public static class Endpoints
 {
     public static WebApplication UseCohortGrains(this WebApplication app)
     {
+        // Resolve the operator key now, so a generated one is written (and its path logged) at start-up, not on first use.
+        app.Services.GetRequiredService<OperatorKey>();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseAuthentication();

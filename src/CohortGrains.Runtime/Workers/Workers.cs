@@ -16,7 +16,9 @@ public sealed class RuntimeWorker(
     IOptions<WorkerOptions> options,
     ILogger<RuntimeWorker> logger) : BackgroundService
 {
-    private readonly SemaphoreSlim _wake = new(0);
+    // One signal per loop: new work in this process wakes both the timer loop and the outbox loop.
+    private readonly SemaphoreSlim _wakeTimers = new(0);
+    private readonly SemaphoreSlim _wakeOutbox = new(0);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -28,7 +30,9 @@ public sealed class RuntimeWorker(
         runtime.WorkScheduled += Wake;
         try
         {
-            await Task.WhenAll(LoopAsync("timers", timers.ProcessBatchAsync, stoppingToken), LoopAsync("outbox", outbox.ProcessBatchAsync, stoppingToken));
+            await Task.WhenAll(
+                LoopAsync("timers", timers.ProcessBatchAsync, _wakeTimers, stoppingToken),
+                LoopAsync("outbox", outbox.ProcessBatchAsync, _wakeOutbox, stoppingToken));
         }
         finally
         {
@@ -40,10 +44,12 @@ public sealed class RuntimeWorker(
 
     private void Wake()
     {
-        if (_wake.CurrentCount < 2) _wake.Release();
+        // A count of one is enough: the loop drains everything due once it wakes.
+        if (_wakeTimers.CurrentCount == 0) _wakeTimers.Release();
+        if (_wakeOutbox.CurrentCount == 0) _wakeOutbox.Release();
     }
 
-    private async Task LoopAsync(string name, Func<CancellationToken, Task<int>> batch, CancellationToken ct)
+    private async Task LoopAsync(string name, Func<CancellationToken, Task<int>> batch, SemaphoreSlim wake, CancellationToken ct)
     {
         while (!ct.IsCancellationRequested)
         {
@@ -64,15 +70,15 @@ public sealed class RuntimeWorker(
                 await Delay(TimeSpan.FromSeconds(1), ct);
                 continue;
             }
-            if (claimed == 0) await WaitForWorkAsync(ct);
+            if (claimed == 0) await WaitForWorkAsync(wake, ct);
         }
     }
 
-    private async Task WaitForWorkAsync(CancellationToken ct)
+    private async Task WaitForWorkAsync(SemaphoreSlim wake, CancellationToken ct)
     {
         try
         {
-            await _wake.WaitAsync(options.Value.IdlePoll, ct);
+            await wake.WaitAsync(options.Value.IdlePoll, ct);
         }
         catch (OperationCanceledException)
         {
