@@ -179,6 +179,14 @@ internal sealed class TimerBacklogData
     public long Total { get; set; }
 }
 
+internal sealed class OutboxBacklogData
+{
+    public string Channel { get; set; } = "";
+    public long Pending { get; set; }
+    public long Due { get; set; }
+    public long? OldestDueAt { get; set; }
+}
+
 internal sealed class ApiKeyData
 {
     public string KeyHash { get; set; } = "";

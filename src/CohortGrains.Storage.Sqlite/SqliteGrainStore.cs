@@ -337,6 +337,14 @@ public sealed class SqliteGrainStore : IGrainStore, IDisposable
         return new TimerBacklog(row.Due, lag, row.Total);
     }
 
+    public async Task<IReadOnlyList<OutboxBacklog>> GetOutboxBacklogAsync(DateTimeOffset now, CancellationToken ct)
+    {
+        await using var c = await OpenAsync(ct);
+        var rows = await c.QueryAsync<OutboxBacklogData>(Cmd("OutboxBacklog", new { Now = Instant.ToMs(now) }, null, ct));
+        return rows.Select(r => new OutboxBacklog(r.Channel, r.Pending, r.Due,
+            r.OldestDueAt is { } oldest ? now - Instant.FromMs(oldest) : TimeSpan.Zero)).ToList();
+    }
+
     // ---- API keys ----
 
     public Task CreateApiKeyAsync(ApiKeyRecord key, CancellationToken ct) =>

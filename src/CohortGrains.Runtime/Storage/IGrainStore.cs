@@ -62,6 +62,12 @@ public interface IGrainStore
 
     Task<TimerBacklog> GetTimerBacklogAsync(DateTimeOffset now, CancellationToken ct);
 
+    /// <summary>
+    /// Pending outbox rows per channel (metrics, read at scrape time): all pending ones, those whose next attempt is
+    /// due at <paramref name="now"/>, and how long the oldest due one has waited. Channels with nothing pending are absent.
+    /// </summary>
+    Task<IReadOnlyList<OutboxBacklog>> GetOutboxBacklogAsync(DateTimeOffset now, CancellationToken ct);
+
     // ---- API keys (stored hashed) ----
 
     Task CreateApiKeyAsync(ApiKeyRecord key, CancellationToken ct);

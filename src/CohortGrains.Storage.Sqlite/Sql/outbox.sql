@@ -56,3 +56,14 @@ FROM outbox
 WHERE org_id = @OrgId /**filters**/
 ORDER BY id DESC
 LIMIT @Limit;
+
+-- name: OutboxBacklog
+-- Read at every metrics scrape: only pending rows (the partial index outbox_claim), grouped by channel.
+SELECT channel,
+       COUNT(*)                                                          AS pending,
+       COALESCE(SUM(CASE WHEN next_attempt_at <= @Now THEN 1 ELSE 0 END), 0) AS due,
+       MIN(CASE WHEN next_attempt_at <= @Now THEN next_attempt_at END)    AS oldest_due_at
+FROM outbox
+WHERE status = 'pending'
+GROUP BY channel
+ORDER BY channel;

@@ -388,6 +388,33 @@ public abstract class GrainStoreContract
         Assert.Equal(new TimerBacklog(2, TimeSpan.FromMinutes(5), 3), await store.GetTimerBacklogAsync(T0, Ct));
     }
 
+    [Fact]
+    public async Task OutboxBacklogCountsPendingAndDueRowsPerChannel()
+    {
+        var store = await CreateStoreAsync();
+        Assert.Empty(await store.GetOutboxBacklogAsync(T0, Ct));
+
+        var email = new OutboxWrite("e1", "email", "ava@example.com", "Prep", "Bring it", "day6-prep", null);
+        await CommandAsync(store, Client("ana"), T0, Write("{}", outbox: [Sms("s1"), Sms("s2"), Sms("s3"), email]));
+        await CommandAsync(store, Client("ben"), T0.AddMinutes(1), Write("{}", outbox: [Sms("s4")]));
+        var claimed = await store.ClaimOutboxAsync("w1", T0, 10, Lease, Ct);
+        var s1 = claimed.Single(o => o.IdempotencyKey == "s1");
+        var e1 = claimed.Single(o => o.IdempotencyKey == "e1");
+        // Sent and failed rows are no longer backlog; a row waiting for its retry is pending but not due.
+        await store.CompleteOutboxAsync(s1.Id, s1.Attempt, new OutboxResult.Sent("SM1", "queued"), T0, Ct);
+        var s2 = claimed.Single(o => o.IdempotencyKey == "s2");
+        await store.CompleteOutboxAsync(s2.Id, s2.Attempt, new OutboxResult.Failed("blocked", "21610"), T0, Ct);
+        await store.CompleteOutboxAsync(e1.Id, e1.Attempt, new OutboxResult.Retry(T0.AddHours(1), "smtp timeout"), T0, Ct);
+
+        // s3 is leased but unsent (still due: a lease is not a send); s4 became due a minute later.
+        var backlog = await store.GetOutboxBacklogAsync(T0.AddMinutes(10), Ct);
+        Assert.Equal(
+            [new OutboxBacklog("email", 1, 0, TimeSpan.Zero), new OutboxBacklog("sms", 2, 2, TimeSpan.FromMinutes(10))],
+            backlog.OrderBy(b => b.Channel));
+        Assert.Equal(new OutboxBacklog("email", 1, 1, TimeSpan.FromMinutes(5)),
+            (await store.GetOutboxBacklogAsync(T0.AddMinutes(65), Ct)).Single(b => b.Channel == "email"));
+    }
+
     // ---------------------------------------------------------------- outbox
 
     [Fact]
