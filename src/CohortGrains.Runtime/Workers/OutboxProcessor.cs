@@ -1,4 +1,5 @@
 using CohortGrains.Runtime.Channels;
+using CohortGrains.Runtime.Diagnostics;
 using CohortGrains.Runtime.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -29,13 +30,16 @@ public sealed class OutboxProcessor(
         await Parallel.ForEachAsync(claimed, new ParallelOptions { MaxDegreeOfParallelism = _options.MaxConcurrentSends, CancellationToken = ct },
             async (row, token) =>
             {
+                using var correlation = Correlation.Begin(logger, Correlation.NewId());
                 try
                 {
                     await SendOneAsync(row, token);
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
-                    logger.LogError(e, "Sending outbox row {OutboxId} for {Grain} failed unexpectedly; it will be retried after its lease", row.Id, row.Grain);
+                    // A provider library's exception text may quote the recipient: log it masked, not the raw exception.
+                    logger.LogError("Sending outbox row {OutboxId} for {Grain} via {Channel} failed unexpectedly (attempt {Attempt}); correlation {CorrelationId}; " +
+                        "it will be retried after its lease: {Error}", row.Id, row.Grain, row.Channel, row.Attempt, Correlation.Current, Redact.Text(e.ToString()));
                 }
             });
         return claimed.Count;
@@ -57,10 +61,13 @@ public sealed class OutboxProcessor(
             _ => throw new InvalidOperationException(outcome.GetType().Name),
         };
         metrics.Sent(row.Channel, result switch { OutboxResult.Sent => "sent", OutboxResult.Retry => "retry", _ => "failed" });
+        // One line per provider fault. Provider errors often quote the number or address: masked before logging.
         if (result is OutboxResult.Retry r)
-            logger.LogWarning("Send of outbox row {OutboxId} via {Channel} failed (attempt {Attempt}), retrying at {RetryAt}: {Error}", row.Id, row.Channel, row.Attempt, r.RetryAt, r.Error);
+            logger.LogWarning("Send of outbox row {OutboxId} for {Grain} via {Channel} to {Recipient} failed (attempt {Attempt}); correlation {CorrelationId}; retrying at {RetryAt}: {Error}",
+                row.Id, row.Grain, row.Channel, Redact.Recipient(row.Recipient), row.Attempt, Correlation.Current, r.RetryAt, Redact.Text(r.Error));
         else if (result is OutboxResult.Failed f)
-            logger.LogWarning("Send of outbox row {OutboxId} via {Channel} failed permanently: {Error}", row.Id, row.Channel, f.Error);
+            logger.LogWarning("Send of outbox row {OutboxId} for {Grain} via {Channel} to {Recipient} failed permanently (attempt {Attempt}, code {ErrorCode}); correlation {CorrelationId}: {Error}",
+                row.Id, row.Grain, row.Channel, Redact.Recipient(row.Recipient), row.Attempt, f.ErrorCode ?? "-", Correlation.Current, Redact.Text(f.Error));
         await store.CompleteOutboxAsync(row.Id, row.Attempt, result, now, ct);
     }
 
