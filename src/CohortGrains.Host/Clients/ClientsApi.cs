@@ -7,6 +7,7 @@ using CohortGrains.Host.Infrastructure;
 using CohortGrains.Runtime;
 using CohortGrains.Runtime.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
+using CohortGrains.Host.Observability;
 
 namespace CohortGrains.Host.Clients;
 
@@ -21,16 +22,16 @@ public static class ClientsApi
     public static RouteGroupBuilder MapClients(this RouteGroupBuilder api)
     {
         var cohortClients = api.MapGroup("/cohorts/{cohortId}/clients").RequireAuthorization(Policies.OrgMember);
-        cohortClients.MapPost("/", EnrollAsync).WithName("EnrollClient");
-        cohortClients.MapPost("/bulk", BulkEnrollAsync).WithName("BulkEnrollClients");
-        cohortClients.MapGet("/", RosterAsync).WithName("ListCohortClients");
+        cohortClients.MapPost("/", EnrollAsync).WithName("EnrollClient").ProducesCommand<ClientResponse>(StatusCodes.Status201Created);
+        cohortClients.MapPost("/bulk", BulkEnrollAsync).WithName("BulkEnrollClients").ProducesCommand<BulkEnrollResponse>(StatusCodes.Status202Accepted);
+        cohortClients.MapGet("/", RosterAsync).WithName("ListCohortClients").ProducesProblem(StatusCodes.Status404NotFound);
 
         var clients = api.MapGroup("/clients/{clientId}").RequireAuthorization(Policies.OrgMember);
-        clients.MapGet("/", GetAsync).WithName("GetClient");
-        clients.MapGet("/timeline", TimelineAsync).WithName("GetClientTimeline");
-        clients.MapPost("/pause", (string clientId, HttpContext http, GrainRuntime rt, CancellationToken ct) => SendAsync(rt, http, clientId, new Paused(null), ct)).WithName("PauseClient");
-        clients.MapPost("/resume", (string clientId, HttpContext http, GrainRuntime rt, CancellationToken ct) => SendAsync(rt, http, clientId, new Resumed(), ct)).WithName("ResumeClient");
-        clients.MapPost("/end", (string clientId, HttpContext http, GrainRuntime rt, CancellationToken ct) => SendAsync(rt, http, clientId, new ProgramEnded("left the program early"), ct)).WithName("EndClientProgram");
+        clients.MapGet("/", GetAsync).WithName("GetClient").ProducesProblem(StatusCodes.Status404NotFound);
+        clients.MapGet("/timeline", TimelineAsync).WithName("GetClientTimeline").ProducesProblem(StatusCodes.Status404NotFound);
+        clients.MapPost("/pause", (string clientId, HttpContext http, GrainRuntime rt, CancellationToken ct) => SendAsync(rt, http, clientId, new Paused(null), ct)).WithName("PauseClient").ProducesCommand<ClientResponse>();
+        clients.MapPost("/resume", (string clientId, HttpContext http, GrainRuntime rt, CancellationToken ct) => SendAsync(rt, http, clientId, new Resumed(), ct)).WithName("ResumeClient").ProducesCommand<ClientResponse>();
+        clients.MapPost("/end", (string clientId, HttpContext http, GrainRuntime rt, CancellationToken ct) => SendAsync(rt, http, clientId, new ProgramEnded("left the program early"), ct)).WithName("EndClientProgram").ProducesCommand<ClientResponse>();
         return api;
     }
 

@@ -3,10 +3,10 @@ using CohortGrains.Host.Clients;
 using CohortGrains.Host.Coaches;
 using CohortGrains.Host.Cohorts;
 using CohortGrains.Host.Dashboard;
+using CohortGrains.Host.Observability;
 using CohortGrains.Host.Orgs;
 using CohortGrains.Host.Sessions;
 using CohortGrains.Host.Touches;
-using CohortGrains.Runtime.Storage;
 
 namespace CohortGrains.Host.Infrastructure;
 
@@ -16,6 +16,7 @@ public static class Endpoints
     {
         // Resolve the operator key now, so a generated one is written (and its path logged) at start-up, not on first use.
         app.Services.GetRequiredService<OperatorKey>();
+        app.UseOperations();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseAuthentication();
@@ -26,6 +27,7 @@ public static class Endpoints
     public static WebApplication MapCohortGrains(this WebApplication app)
     {
         app.MapGroup("/api/v1")
+            .WithApiDocs()
             .MapOrgs()
             .MapCoaches()
             .MapCohorts()
@@ -35,11 +37,8 @@ public static class Endpoints
             .MapDashboard()
             .MapTouches();
 
-        app.MapGet("/health/live", () => TypedResults.Ok(new { status = "live" })).AllowAnonymous();
-        app.MapGet("/health/ready", async (IGrainStore store, CancellationToken ct) =>
-            await store.IsReadyAsync(ct)
-                ? Results.Ok(new { status = "ready" })
-                : Results.Problem(statusCode: 503, title: "Not ready", detail: "the store is unreachable or not migrated")).AllowAnonymous();
+        // /health/live, /health/ready, /metrics, /openapi/v1.json
+        app.MapOperations();
         return app;
     }
 }

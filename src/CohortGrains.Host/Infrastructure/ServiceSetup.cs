@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using CohortGrains.Channels;
+using CohortGrains.Host.Observability;
 using CohortGrains.Runtime;
 using CohortGrains.Runtime.Channels;
 using CohortGrains.Runtime.Grains;
@@ -43,6 +44,7 @@ public static class ServiceSetup
             // An endpoint that forgets to say who may call it is closed, not open.
             .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 1024 * 1024);
+        builder.AddOperations();
         return builder;
     }
 
