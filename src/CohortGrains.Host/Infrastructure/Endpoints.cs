@@ -5,7 +5,9 @@ using CohortGrains.Host.Cohorts;
 using CohortGrains.Host.Dashboard;
 using CohortGrains.Host.Orgs;
 using CohortGrains.Host.Sessions;
+using CohortGrains.Host.Links;
 using CohortGrains.Host.Touches;
+using CohortGrains.Host.Webhooks;
 using CohortGrains.Runtime.Storage;
 
 namespace CohortGrains.Host.Infrastructure;
@@ -32,6 +34,9 @@ public static class Endpoints
             .MapCheckIns()
             .MapDashboard()
             .MapTouches();
+        // Outside /api/v1 and its API keys: Twilio signs its webhooks, email links carry signed tokens.
+        app.MapGroup("/webhooks").MapTwilioWebhooks();
+        app.MapEmailLinks();
 
         app.MapGet("/health/live", () => TypedResults.Ok(new { status = "live" })).AllowAnonymous();
         app.MapGet("/health/ready", async (IGrainStore store, CancellationToken ct) =>

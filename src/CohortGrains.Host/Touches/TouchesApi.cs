@@ -6,7 +6,8 @@ namespace CohortGrains.Host.Touches;
 
 public sealed record TouchResponse(
     long Id, string ClientId, string Channel, string Recipient, string? Subject, string Body, string Template, string? PromptId,
-    string Status, string? ProviderStatus, string? ProviderMessageId, string? Error, int Attempts, DateTimeOffset CreatedAt, DateTimeOffset? SentAt);
+    string Status, string? ProviderStatus, string? ProviderMessageId, string? Error, int Attempts, DateTimeOffset CreatedAt, DateTimeOffset? SentAt,
+    string? ErrorCode = null);
 
 public sealed record TouchPage(IReadOnlyList<TouchResponse> Touches, long? NextBefore);
 
@@ -33,7 +34,7 @@ public static class TouchesApi
             GrainKey = clientId, Status = status, Channel = channel, Limit = limit ?? 100, BeforeId = before,
         }, ct);
         var touches = rows.Select(r => new TouchResponse(r.Id, r.Grain.Key, r.Channel, r.Recipient, r.Subject, r.Body, r.Template, r.PromptId,
-            r.Status, r.ProviderStatus, r.ProviderMessageId, r.Error, r.Attempt, r.CreatedAt, r.SentAt)).ToList();
+            r.Status, r.ProviderStatus, r.ProviderMessageId, r.Error, r.Attempt, r.CreatedAt, r.SentAt, r.ErrorCode)).ToList();
         return TypedResults.Ok(new TouchPage(touches, touches.Count == (limit ?? 100) ? touches[^1].Id : null));
     }
 }
