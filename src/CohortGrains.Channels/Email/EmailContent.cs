@@ -1,4 +1,3 @@
-using System.Net;
 using System.Text;
 using CohortGrains.Channels.Links;
 using CohortGrains.Domain.ClientLoops;
@@ -47,9 +46,16 @@ public static class EmailContent
         return text.ToString();
     }
 
+    /// <summary>
+    /// Escapes only what HTML needs (&amp; &lt; &gt; quotes): the part is UTF-8, so "Zoë" and "💪" stay readable in the
+    /// source, where WebUtility.HtmlEncode would turn them into numeric entities.
+    /// </summary>
+    public static string Escape(string s) =>
+        s.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;").Replace("\"", "&quot;").Replace("'", "&#39;");
+
     private static string Html(string subject, string body, Dictionary<int, string> ratings, string? unsubscribe)
     {
-        static string E(string s) => WebUtility.HtmlEncode(s);
+        static string E(string s) => Escape(s);
         var html = new StringBuilder();
         html.Append("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>").Append(E(subject)).Append("</title></head>");
         html.Append("<body style=\"font-family:Helvetica,Arial,sans-serif;font-size:16px;line-height:1.5;color:#222;max-width:560px\">");
