@@ -43,8 +43,9 @@ public static class InboundSms
 
     /// <summary>
     /// The client an SMS reply belongs to when several clients share the phone (a couple, a parent and child, a client in
-    /// two programs): clients still in a program before finished ones; then the one whose open prompt is unanswered; then
-    /// the most recent open prompt; then the most recent SMS we sent; then the most recently changed. Null when no one matches.
+    /// two programs): clients still in a program before finished ones; then the most recent open prompt (the question
+    /// the phone was asked last is the one being answered); then the most recent SMS we sent; then the most recently
+    /// changed. Null when no one matches. The caller logs every ambiguous case.
     /// </summary>
     public static Attribution? Attribute(IReadOnlyList<InboundCandidate> candidates)
     {
@@ -53,8 +54,7 @@ public static class InboundSms
         var pool = active.Count > 0 ? active : candidates.ToList();
         var ranked = pool
             .Select(c => (Candidate: c, Open: OpenPrompt(c.State)))
-            .OrderByDescending(x => x.Open is { Answered: false })
-            .ThenByDescending(x => x.Open?.At)
+            .OrderByDescending(x => x.Open?.At)
             .ThenByDescending(x => x.Candidate.State.Touches.LastOrDefault(t => t.Channel == Domain.Common.Channel.Sms && t.SkippedBecause is null)?.At)
             .ThenByDescending(x => x.Candidate.UpdatedAt)
             .ThenBy(x => x.Candidate.Id.ToString(), StringComparer.Ordinal)
@@ -63,12 +63,10 @@ public static class InboundSms
         return new Attribution(chosen.Candidate, chosen.Open?.Id, candidates.Where(c => c != chosen.Candidate).ToList());
     }
 
-    private sealed record Prompt(string Id, DateTimeOffset At, bool Answered);
+    private sealed record Prompt(string Id, DateTimeOffset At);
 
     private static Prompt? OpenPrompt(ClientLoopState s) =>
-        s.OpenPromptId is { } id && s.Touches.FirstOrDefault(t => t.Id == id) is { } touch
-            ? new Prompt(id, touch.At, s.Replies.Any(r => r.PromptId == id))
-            : null;
+        s.OpenPromptId is { } id && s.Touches.FirstOrDefault(t => t.Id == id) is { } touch ? new Prompt(id, touch.At) : null;
 
     /// <summary>Phone numbers are personal data: logs keep the last four digits.</summary>
     public static string Mask(string? phone) => phone is { Length: > 4 } p ? "…" + p[^4..] : "…";

@@ -26,6 +26,9 @@ public sealed class TestHost : WebApplicationFactory<Program>
 
     public Dictionary<string, string?> Settings { get; } = new();
 
+    /// <summary>Extra registrations (log capture, fakes), applied after the host's own.</summary>
+    public Action<IServiceCollection>? ConfigureTestServices { get; set; }
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Testing");
@@ -37,6 +40,7 @@ public sealed class TestHost : WebApplicationFactory<Program>
         {
             services.RemoveAll<TimeProvider>();
             services.AddSingleton<TimeProvider>(Clock);
+            ConfigureTestServices?.Invoke(services);
         });
     }
 
