@@ -152,6 +152,18 @@ public sealed partial class EmailChannelTests : IDisposable
         Assert.Equal("email unsubscribe link", client["consent"]!["changes"]!.AsArray()[^1]!["how"]!.GetValue<string>());
     }
 
+    [Fact]
+    public void SmtpWithoutAPublicUrlForItsLinksStopsTheNodeAtStartup()
+    {
+        using var host = new TestHost();
+        host.UseSmtp(_smtp);
+        host.Settings.Remove("Smtp:PublicBaseUrl");
+
+        var error = Assert.ThrowsAny<Exception>(() => host.CreateClient());
+
+        Assert.Contains("Smtp:PublicBaseUrl", error.ToString());
+    }
+
     [GeneratedRegex("href=\"(http://localhost/r/[^\"]+)\"")]
     private static partial Regex RatingLink();
 
