@@ -10,7 +10,7 @@ namespace CohortGrains.Domain.ClientLoops;
 /// The check-in loop of one client, as a pure function: (state, message, now) → (state', effects).
 /// Reminder names: "touch:{session}:{touchpointKey}", "silent:{promptId}", "offer:{escalationId}".
 /// </summary>
-public static class ClientLoopDecider
+public static partial class ClientLoopDecider
 {
     public const string GrainType = "ClientLoop";
     public const int MaxActionItems = 3;
@@ -28,12 +28,13 @@ public static class ClientLoopDecider
             Enroll => Decision<ClientLoopState>.Reject(Rejection.Conflict, "client is already enrolled"),
             SessionCompleted m => OnSessionCompleted(state, m, now),
             ReminderDue m => OnReminder(state, m, now),
-            CheckInReplied m => OnReply(state, m, now),
+            CheckInReplied m => OnReplyOnce(state, m, now),
             ActionItemCompleted m => OnActionCompleted(state, m, now),
             Paused => OnPaused(state, now),
             Resumed => OnResumed(state, now),
-            ChannelOptedOut m => OnConsent(state, m.Channel, optIn: false),
-            ChannelOptedIn m => OnConsent(state, m.Channel, optIn: true),
+            ChannelOptedOut m => OnOptOut(state, m, now),
+            ChannelOptedIn m => OnOptIn(state, m, now),
+            SmsSenderBlocked m => OnSmsSenderBlocked(state, m, now),
             ProgramEnded m => OnProgramEnded(state, m, now),
             SlotOffered m => OnSlotOffered(state, m, now),
             EscalationHandled m => OnEscalationHandled(state, m),

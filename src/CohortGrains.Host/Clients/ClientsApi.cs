@@ -64,7 +64,7 @@ public static class ClientsApi
         var target = await EnrolmentTargetAsync(runtime, orgId, cohortId, ct);
         if (target.Problem is not null) return target.Problem;
         var v = new Validation();
-        var enroll = ParseEnroll(v, body, "", target.Cohort!, target.CoachName!);
+        var enroll = ParseEnroll(v, body, "", target.Cohort!, target.CoachName!, runtime.Clock.GetUtcNow());
         if (!v.IsValid) return v.Problem();
         var call = await runtime.SendAsync<ClientLoopState>(Id(orgId, enroll!.ClientId), enroll, ct);
         return call switch
@@ -92,7 +92,7 @@ public static class ClientsApi
         var messages = new List<(GrainId, object)>();
         for (var i = 0; i < body!.Clients!.Count; i++)
         {
-            if (ParseEnroll(v, body.Clients[i], $"clients[{i}].", target.Cohort!, target.CoachName!) is { } enroll)
+            if (ParseEnroll(v, body.Clients[i], $"clients[{i}].", target.Cohort!, target.CoachName!, runtime.Clock.GetUtcNow()) is { } enroll)
                 messages.Add((Id(orgId, enroll.ClientId), enroll));
         }
         if (!v.IsValid) return v.Problem();
@@ -113,7 +113,7 @@ public static class ClientsApi
         return new(cohort, coach?.Name ?? "your coach", null);
     }
 
-    private static Enroll? ParseEnroll(Validation v, EnrollRequest? body, string prefix, CohortState cohort, string coachName)
+    private static Enroll? ParseEnroll(Validation v, EnrollRequest? body, string prefix, CohortState cohort, string coachName, DateTimeOffset now)
     {
         if (body is null)
         {
@@ -141,7 +141,11 @@ public static class ClientsApi
         var clientId = Ids.New("cli");
         return new Enroll(clientId, cohort.CohortId, cohort.CoachId, coachName,
             new ClientProfile(name!, phone, email, zone!, body.PreferredHour!.Value, quiet),
-            new Consent(SmsOptIn: body.SmsConsent == true),
+            // The opt-in the coach recorded is the first entry of the client's consent history (TCPA: when and how).
+            new Consent(SmsOptIn: body.SmsConsent == true)
+            {
+                Changes = body.SmsConsent == true ? [new ConsentChange(Domain.Common.Channel.Sms, true, now, "smsConsent recorded at enrolment (API)", null)] : [],
+            },
             cohort.Program);
     }
 

@@ -6,7 +6,9 @@ using CohortGrains.Host.Dashboard;
 using CohortGrains.Host.Observability;
 using CohortGrains.Host.Orgs;
 using CohortGrains.Host.Sessions;
+using CohortGrains.Host.Links;
 using CohortGrains.Host.Touches;
+using CohortGrains.Host.Webhooks;
 
 namespace CohortGrains.Host.Infrastructure;
 
@@ -36,6 +38,9 @@ public static class Endpoints
             .MapCheckIns()
             .MapDashboard()
             .MapTouches();
+        // Outside /api/v1 and its API keys: Twilio signs its webhooks, email links carry signed tokens.
+        app.MapGroup("/webhooks").MapTwilioWebhooks();
+        app.MapEmailLinks();
 
         // /health/live, /health/ready, /metrics, /openapi/v1.json
         app.MapOperations();

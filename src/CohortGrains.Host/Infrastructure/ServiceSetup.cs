@@ -26,6 +26,7 @@ public static class ServiceSetup
         services.Configure<OperatorOptions>(config.GetSection("Operator"));
 
         services.AddCohortGrainsCore();
+        services.AddCohortGrainsChannels(config);
         services.AddHostedService<StoreMigrator>();
         services.AddHostedService<RuntimeWorker>();
 
@@ -64,6 +65,7 @@ public static class ServiceSetup
         services.AddSingleton<TimerProcessor>();
         services.AddSingleton<OutboxProcessor>();
         services.AddSingleton<WorkPump>();
+        services.AddSingleton<IOutboxPolicy, ClientLoopOutboxPolicy>();
         services.AddSingleton<OperatorKey>();
         // Providers (Twilio, SMTP) replace these when configured; until then touches are recorded and visible in the API.
         services.AddSingleton<IChannel>(new RecordingChannel(ChannelNames.InApp));

@@ -48,12 +48,22 @@ public interface IGrainStore
     /// <summary>Updates delivery status reported later by a provider (status callbacks), found by provider message id.</summary>
     Task<bool> UpdateDeliveryStatusAsync(string providerMessageId, string status, string? errorCode, DateTimeOffset now, CancellationToken ct);
 
+    /// <summary>The outbox row a provider's message id belongs to (status callbacks that must reach the grain), or null.</summary>
+    Task<OutboxRow?> FindOutboxByProviderMessageIdAsync(string providerMessageId, CancellationToken ct);
+
     /// <summary>Releases every timer and outbox lease that <paramref name="owner"/> holds (graceful drain).</summary>
     Task ReleaseLeasesAsync(string owner, CancellationToken ct);
 
     // ---- read side: dashboards query projected columns, never grain JSON in bulk ----
 
     Task<IReadOnlyList<GrainRow>> QueryGrainsAsync(GrainQuery query, CancellationToken ct);
+
+    /// <summary>
+    /// Grains of <paramref name="grainType"/> whose projected phone is <paramref name="phone"/>, in EVERY org, most
+    /// recently updated first, at most <paramref name="limit"/>. Inbound SMS names only a phone number, so the gateway
+    /// must find the client before it knows the org; the only query that crosses orgs.
+    /// </summary>
+    Task<IReadOnlyList<GrainRow>> FindGrainsByPhoneAsync(string grainType, string phone, int limit, CancellationToken ct);
 
     /// <summary>Aggregates of ClientLoop projections grouped by cohort (no counter rows: computed on read).</summary>
     Task<IReadOnlyList<CohortStats>> GetCohortStatsAsync(string orgId, IReadOnlyCollection<string>? cohortIds, DateTimeOffset now, CancellationToken ct);

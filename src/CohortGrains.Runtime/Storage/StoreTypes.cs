@@ -103,7 +103,11 @@ public sealed record ClaimedOutbox(
     string Body,
     string Template,
     int Attempt,
-    DateTimeOffset CreatedAt);
+    DateTimeOffset CreatedAt)
+{
+    /// <summary>The prompt this touch asks about (null for nudges without a question): email renders one-tap answers for it.</summary>
+    public string? PromptId { get; init; }
+}
 
 public abstract record OutboxResult
 {

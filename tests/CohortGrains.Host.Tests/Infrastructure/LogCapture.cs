@@ -25,6 +25,8 @@ public sealed class LogCapture : ILoggerProvider, ISupportExternalScope
 
     public IReadOnlyList<Entry> Entries => [.. _entries];
 
+    public IReadOnlyList<Entry> From<T>() => Entries.Where(e => e.Category == typeof(T).FullName).ToList();
+
     /// <summary>Registers the capture for every category at every level, whatever Logging:LogLevel says.</summary>
     public void Attach(IServiceCollection services)
     {

@@ -520,6 +520,32 @@ public abstract class GrainStoreContract
     }
 
     [Fact]
+    public async Task AClaimedOutboxRowCarriesItsPromptId()
+    {
+        var store = await CreateStoreAsync();
+        await CommandAsync(store, Client("ana"), T0, Write("{}", outbox:
+            [Sms("k1"), new("k2", "email", "ana@example.com", "Prep", "body", "day6", null)]));
+
+        var claimed = await store.ClaimOutboxAsync("w1", T0, 10, Lease, Ct);
+
+        Assert.Equal([("k1", "p1"), ("k2", null)], claimed.Select(o => (o.IdempotencyKey, o.PromptId)));
+    }
+
+    [Fact]
+    public async Task AnOutboxRowIsFoundByItsProviderMessageId()
+    {
+        var store = await CreateStoreAsync();
+        await CommandAsync(store, Client("ana", org: "org2"), T0, Write("{}", outbox: [Sms("k1"), Sms("k2")]));
+        var claimed = await store.ClaimOutboxAsync("w1", T0, 10, Lease, Ct);
+        await store.CompleteOutboxAsync(claimed[1].Id, claimed[1].Attempt, new OutboxResult.Sent("SM2", "queued"), T0, Ct);
+
+        var row = await store.FindOutboxByProviderMessageIdAsync("SM2", Ct);
+
+        Assert.Equal(("k2", Client("ana", org: "org2"), "p1", OutboxStatus.Sent), (row?.IdempotencyKey, row?.Grain, row?.PromptId, row?.Status));
+        Assert.Null(await store.FindOutboxByProviderMessageIdAsync("SM-unknown", Ct));
+    }
+
+    [Fact]
     public async Task OutboxQueryFiltersAndPagesNewestFirst()
     {
         var store = await CreateStoreAsync();
@@ -595,6 +621,27 @@ public abstract class GrainStoreContract
         Assert.Equal(["ben", "cy"], await Keys(all with { Offset = 1, Limit = 5 }));
         Assert.Equal(["ana"], await Keys(all with { Limit = 1 }));
         Assert.Equal(["kim"], await Keys(new GrainQuery("org1", "Coach")));
+    }
+
+    [Fact]
+    public async Task GrainsAreFoundByPhoneAcrossOrgsNewestFirst()
+    {
+        var store = await CreateStoreAsync();
+        async Task Add(GrainId id, string? phone, DateTimeOffset at) =>
+            await CommandAsync(store, id, at, Write("{}", new GrainProjection { Status = "on-track", Phone = phone }));
+        await Add(Client("ana"), "+1001", T0);
+        await Add(Client("bea", org: "org2"), "+1001", T0.AddMinutes(2));
+        await Add(Client("cy", org: "org3"), "+1001", T0.AddMinutes(1));
+        await Add(Client("dan"), "+1002", T0.AddMinutes(3));
+        await Add(Client("eve"), null, T0.AddMinutes(4));
+        await Add(Coach("kim"), "+1001", T0.AddMinutes(5));
+
+        var found = await store.FindGrainsByPhoneAsync("ClientLoop", "+1001", 10, Ct);
+
+        Assert.Equal([Client("bea", org: "org2"), Client("cy", org: "org3"), Client("ana")], found.Select(r => r.Id));
+        Assert.Equal(("+1001", "on-track"), (found[0].Projection.Phone, found[0].Projection.Status));
+        Assert.Single(await store.FindGrainsByPhoneAsync("ClientLoop", "+1001", 1, Ct));
+        Assert.Empty(await store.FindGrainsByPhoneAsync("ClientLoop", "+1009", 10, Ct));
     }
 
     [Fact]
