@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of CohortGrains on this machine.
 #  1. installs what the tests need when it is missing (Debian packages; apt-get update first),
-#  2. starts throwaway servers on loopback (PostgreSQL, an SMTP sink) and stops them on exit,
+#  2. starts a throwaway PostgreSQL on loopback and stops it on exit (SMTP tests start their own aiosmtpd),
 #  3. builds once, runs each test project, and prints the totals over all of them as the last line:
 #       N passed, N failed, N skipped
 # Exits non-zero if anything failed. Idempotent; fast when everything is already installed.
@@ -39,13 +39,11 @@ free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("12
 
 # ---------- 2. throwaway servers ----------
 pg_dir=""
-smtp_pid=""
 cleanup() {
   if [ -n "$pg_dir" ] && [ -d "$pg_dir" ]; then
     runuser -u postgres -- "$pg_bin/pg_ctl" -D "$pg_dir/data" -m immediate stop >/dev/null 2>&1 || "$pg_bin/pg_ctl" -D "$pg_dir/data" -m immediate stop >/dev/null 2>&1
     rm -rf "$pg_dir"
   fi
-  [ -n "$smtp_pid" ] && kill "$smtp_pid" 2>/dev/null
   return 0
 }
 trap cleanup EXIT
@@ -67,15 +65,6 @@ start_postgres() {
   export COHORTGRAINS_TEST_PG_DATA="$pg_dir/data"
   export COHORTGRAINS_TEST_PG_OPTIONS="-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$pg_dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
   log "PostgreSQL on 127.0.0.1:$port"
-}
-
-start_smtp() {
-  /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null || { log "aiosmtpd is not installed: SMTP tests will fail"; return 1; }
-  local port; port=$(free_port)
-  /usr/bin/python3 -m aiosmtpd -n -l "127.0.0.1:$port" >"$out/smtp.log" 2>&1 &
-  smtp_pid=$!
-  export COHORTGRAINS_TEST_SMTP="127.0.0.1:$port"
-  log "SMTP sink on 127.0.0.1:$port"
 }
 
 start_postgres || true

@@ -89,6 +89,11 @@ node_env() {
   export ConnectionStrings__Postgres="$connection"
   export Storage__MigrateOnStart=true
   export Operator__ApiKey="$key"
+  # deploy/prometheus/prometheus.yml scrapes these nodes with this key (see README "Operating").
+  if [ -z "${Metrics__ScrapeKey:-}" ] && [ -s "$root/deploy/prometheus/scrape-key" ]; then
+    Metrics__ScrapeKey=$(cat "$root/deploy/prometheus/scrape-key")
+    export Metrics__ScrapeKey
+  fi
   export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
 }
 

@@ -10,7 +10,8 @@ namespace CohortGrains.Domain;
 /// Source-generated JSON for every grain state and message. States carry a SchemaVersion; a grain must
 /// still load every state an earlier release wrote (the tests keep a stored sample of each version).
 /// </summary>
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    UseStringEnumConverter = true)]
 [JsonSerializable(typeof(ClientLoopState))]
 [JsonSerializable(typeof(ClientLoopMessage))]
 [JsonSerializable(typeof(CoachState))]

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using CohortGrains.Runtime.Diagnostics;
 using CohortGrains.Runtime.Grains;
 using CohortGrains.Runtime.Storage;
 using Microsoft.Extensions.Logging;
@@ -26,18 +27,29 @@ public sealed class GrainRuntime(IGrainStore store, GrainTypeRegistry types, Tim
 
     public async Task<GrainCall<TState>> SendAsync<TState>(GrainId id, object message, CancellationToken ct) where TState : class
     {
+        using var correlation = Correlation.BeginIfNone(logger);
         var behavior = types.Get(id.Type);
         var now = clock.GetUtcNow();
         object? state = null;
         TurnDecision? decision = null;
         var started = Stopwatch.GetTimestamp();
-        var outcome = await store.RunTurnAsync(id, TurnTrigger.FromCommand, now, current =>
+        TurnOutcome outcome;
+        try
         {
-            decision = behavior.Decide(id, current, message, now, out state);
-            return decision;
-        }, ct);
+            outcome = await store.RunTurnAsync(id, TurnTrigger.FromCommand, now, current =>
+            {
+                decision = behavior.Decide(id, current, message, now, out state);
+                return decision;
+            }, ct);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The transaction rolled back; the caller gets a 500 problem carrying the same correlation id.
+            TurnFailed(e, id, "command", null, 0);
+            throw;
+        }
         metrics.TurnCompleted(id.Type, "command", Stopwatch.GetElapsedTime(started));
-        NotifyIfWork(decision);
+        Committed(outcome, decision);
         return outcome switch
         {
             TurnOutcome.Committed c => new GrainCall<TState>.Ok((TState)state!, c.Version),
@@ -60,20 +72,33 @@ public sealed class GrainRuntime(IGrainStore store, GrainTypeRegistry types, Tim
         WorkScheduled?.Invoke();
     }
 
-    /// <summary>Runs the turn for one claimed timer or message. Returns false when it was fenced (someone else owns it now).</summary>
+    /// <summary>
+    /// Runs the turn for one claimed timer or message. Returns false when it was fenced (someone else owns it now).
+    /// A turn that throws is logged here, once, and rethrown: the timer stays leased and runs again after its lease.
+    /// </summary>
     public async Task<bool> RunTimerAsync(ClaimedTimer timer, CancellationToken ct)
     {
-        var behavior = types.Get(timer.Grain.Type);
-        var now = clock.GetUtcNow();
-        var message = behavior.DeserializeMessage(timer.PayloadJson);
+        using var correlation = Correlation.BeginIfNone(logger);
         var trigger = timer.Name.StartsWith("msg:", StringComparison.Ordinal) ? "message" : "reminder";
+        TurnOutcome outcome;
         TurnDecision? decision = null;
         var started = Stopwatch.GetTimestamp();
-        var outcome = await store.RunTurnAsync(timer.Grain, new TurnTrigger.Timer(timer.Name, timer.Attempt), now, current =>
+        var now = clock.GetUtcNow();
+        try
         {
-            decision = behavior.Decide(timer.Grain, current, message, now, out _);
-            return decision;
-        }, ct);
+            var behavior = types.Get(timer.Grain.Type);
+            var message = behavior.DeserializeMessage(timer.PayloadJson);
+            outcome = await store.RunTurnAsync(timer.Grain, new TurnTrigger.Timer(timer.Name, timer.Attempt), now, current =>
+            {
+                decision = behavior.Decide(timer.Grain, current, message, now, out _);
+                return decision;
+            }, ct);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            TurnFailed(e, timer.Grain, trigger, timer.Name, timer.Attempt);
+            throw;
+        }
         metrics.TurnCompleted(timer.Grain.Type, trigger, Stopwatch.GetElapsedTime(started));
         metrics.TimerLag(now - timer.DueAt);
         switch (outcome)
@@ -83,12 +108,29 @@ public sealed class GrainRuntime(IGrainStore store, GrainTypeRegistry types, Tim
                 return false;
             case TurnOutcome.Rejected r:
                 // A rejected delivery is final (e.g. a message for a grain that was never created): log, don't retry.
-                logger.LogWarning("Grain {Grain} rejected {Trigger} {Timer}: {Code} {Detail}", timer.Grain, trigger, timer.Name, r.Code, r.Detail);
+                logger.LogWarning("Grain {Grain} rejected {Trigger} {Timer}: {Code} {Detail} (correlation {CorrelationId})",
+                    timer.Grain, trigger, timer.Name, r.Code, Redact.Text(r.Detail), Correlation.Current);
                 return true;
             default:
-                NotifyIfWork(decision);
+                Committed(outcome, decision);
                 return true;
         }
+    }
+
+    /// <summary>The one log line of a failed turn: which grain, what triggered it, and the correlation id to search for.</summary>
+    private void TurnFailed(Exception e, GrainId grain, string trigger, string? timer, int attempt)
+    {
+        metrics.TurnFailed(grain.Type, trigger);
+        logger.LogError(e, "Turn failed on {Grain} ({Trigger} {Timer}, attempt {Attempt}); correlation {CorrelationId}",
+            grain, trigger, timer ?? "-", attempt, Correlation.Current);
+    }
+
+    private void Committed(TurnOutcome outcome, TurnDecision? decision)
+    {
+        if (outcome is not TurnOutcome.Committed) return;
+        if (decision is TurnDecision.Write write)
+            foreach (var reason in write.Escalations) metrics.Escalated(reason);
+        NotifyIfWork(decision);
     }
 
     private void NotifyIfWork(TurnDecision? decision)

@@ -14,7 +14,7 @@ namespace CohortGrains.Storage.Postgres;
 /// Statements are prepared automatically by Npgsql after a few uses (Max Auto Prepare), so the hot path skips parsing
 /// and planning.
 /// </summary>
-public sealed partial class PostgresGrainStore : IGrainStore, IMembershipStore, IAsyncDisposable, IDisposable
+public sealed partial class PostgresGrainStore : IGrainStore, IAsyncDisposable, IDisposable
 {
     private static readonly SqlCatalog _sql = SqlCatalog.Load(typeof(PostgresGrainStore).Assembly,
         ".Sql.schema.sql", ".Sql.grains.sql", ".Sql.timers.sql", ".Sql.outbox.sql", ".Sql.api_keys.sql", ".Sql.nodes.sql");
@@ -314,6 +314,14 @@ public sealed partial class PostgresGrainStore : IGrainStore, IMembershipStore, 
         }, null, ct)) > 0;
     }
 
+    public async Task<OutboxRow?> FindOutboxByProviderMessageIdAsync(string providerMessageId, CancellationToken ct)
+    {
+        await using var c = await _dataSource.OpenConnectionAsync(ct);
+        var row = await c.QuerySingleOrDefaultAsync<OutboxRowData>(
+            Cmd("FindOutboxByProviderMessageId", new { ProviderMessageId = providerMessageId }, null, ct));
+        return row?.ToRow();
+    }
+
     public async Task ReleaseLeasesAsync(string owner, CancellationToken ct)
     {
         await using var c = await _dataSource.OpenConnectionAsync(ct);
@@ -351,6 +359,15 @@ public sealed partial class PostgresGrainStore : IGrainStore, IMembershipStore, 
             query.OrgId, GrainType = query.Type, query.CohortId, query.CoachId, query.Status, query.Phone,
             Keys = query.Keys?.ToArray(), query.Limit, query.Offset,
         }, cancellationToken: ct));
+        return rows.Select(r => r.ToGrainRow()).ToList();
+    }
+
+    public async Task<IReadOnlyList<GrainRow>> FindGrainsByPhoneAsync(string grainType, string phone, int limit,
+        CancellationToken ct)
+    {
+        await using var c = await _dataSource.OpenConnectionAsync(ct);
+        var rows = await c.QueryAsync<GrainRowData>(
+            Cmd("FindGrainsByPhone", new { GrainType = grainType, Phone = phone, Limit = limit }, null, ct));
         return rows.Select(r => r.ToGrainRow()).ToList();
     }
 
@@ -403,6 +420,15 @@ public sealed partial class PostgresGrainStore : IGrainStore, IMembershipStore, 
         var row = await c.QuerySingleAsync<TimerBacklogData>(Cmd("TimerBacklog", new { Now = now }, null, ct));
         var lag = row.OldestDueAt is { } oldest ? now - Instant.From(oldest) : TimeSpan.Zero;
         return new TimerBacklog(row.Due, lag, row.Total);
+    }
+
+    public async Task<IReadOnlyList<OutboxBacklog>> GetOutboxBacklogAsync(DateTimeOffset now, CancellationToken ct)
+    {
+        now = Instant.Utc(now);
+        await using var c = await _dataSource.OpenConnectionAsync(ct);
+        var rows = await c.QueryAsync<OutboxBacklogData>(Cmd("OutboxBacklog", new { Now = now }, null, ct));
+        return rows.Select(r => new OutboxBacklog(r.Channel, r.Pending, r.Due,
+            r.OldestDueAt is { } oldest ? now - Instant.From(oldest) : TimeSpan.Zero)).ToList();
     }
 
     // ---- API keys ----

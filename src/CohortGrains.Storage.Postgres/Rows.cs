@@ -92,7 +92,10 @@ internal sealed class OutboxRowData
     private GrainId Grain => new(OrgId, GrainType, GrainKey);
 
     public ClaimedOutbox ToClaimed() => new(Id, Grain, IdempotencyKey, Channel, Recipient, Subject, Body, Template,
-        Attempt, Instant.From(CreatedAt));
+        Attempt, Instant.From(CreatedAt))
+    {
+        PromptId = PromptId,
+    };
 
     public OutboxRow ToRow() => new(Id, Grain, IdempotencyKey, Channel, Recipient, Subject, Body, Template, PromptId,
         Status, Attempt, ProviderMessageId, ProviderStatus, Error, Instant.From(CreatedAt),
@@ -128,6 +131,14 @@ internal sealed class TimerBacklogData
     public long Due { get; set; }
     public DateTime? OldestDueAt { get; set; }
     public long Total { get; set; }
+}
+
+internal sealed class OutboxBacklogData
+{
+    public string Channel { get; set; } = "";
+    public long Pending { get; set; }
+    public long Due { get; set; }
+    public DateTime? OldestDueAt { get; set; }
 }
 
 internal sealed class ApiKeyData

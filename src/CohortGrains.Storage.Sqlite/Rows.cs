@@ -141,7 +141,10 @@ internal sealed class OutboxRowData
     private GrainId Grain => new(OrgId, GrainType, GrainKey);
 
     public ClaimedOutbox ToClaimed() => new(Id, Grain, IdempotencyKey, Channel, Recipient, Subject, Body, Template,
-        (int)Attempt, Instant.FromMs(CreatedAt));
+        (int)Attempt, Instant.FromMs(CreatedAt))
+    {
+        PromptId = PromptId,
+    };
 
     public OutboxRow ToRow() => new(Id, Grain, IdempotencyKey, Channel, Recipient, Subject, Body, Template, PromptId,
         Status, (int)Attempt, ProviderMessageId, ProviderStatus, Error, Instant.FromMs(CreatedAt),
@@ -177,6 +180,14 @@ internal sealed class TimerBacklogData
     public long Due { get; set; }
     public long? OldestDueAt { get; set; }
     public long Total { get; set; }
+}
+
+internal sealed class OutboxBacklogData
+{
+    public string Channel { get; set; } = "";
+    public long Pending { get; set; }
+    public long Due { get; set; }
+    public long? OldestDueAt { get; set; }
 }
 
 internal sealed class ApiKeyData

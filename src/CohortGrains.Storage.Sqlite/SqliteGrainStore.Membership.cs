@@ -4,7 +4,7 @@ using Dapper;
 namespace CohortGrains.Storage.Sqlite;
 
 /// <summary>Cluster membership (<see cref="IMembershipStore"/>): a single node lists itself like a cluster node does.</summary>
-public sealed partial class SqliteGrainStore : IMembershipStore
+public sealed partial class SqliteGrainStore
 {
     private static readonly SqlCatalog _nodesSql = SqlCatalog.Load(typeof(SqliteGrainStore).Assembly, ".Sql.nodes.sql");
 

@@ -257,6 +257,14 @@ public sealed partial class SqliteGrainStore : IGrainStore, IDisposable
             ProviderMessageId = providerMessageId, Status = status, ErrorCode = errorCode, Now = Instant.ToMs(now),
         }, tx, ct)) > 0, ct);
 
+    public async Task<OutboxRow?> FindOutboxByProviderMessageIdAsync(string providerMessageId, CancellationToken ct)
+    {
+        await using var c = await OpenAsync(ct);
+        var row = await c.QuerySingleOrDefaultAsync<OutboxRowData>(
+            Cmd("FindOutboxByProviderMessageId", new { ProviderMessageId = providerMessageId }, null, ct));
+        return row?.ToRow();
+    }
+
     public Task ReleaseLeasesAsync(string owner, CancellationToken ct) =>
         WriteAsync(async (c, tx) =>
             await c.ExecuteAsync(Cmd("ReleaseTimerLeases", new { Owner = owner }, tx, ct))
@@ -285,6 +293,15 @@ public sealed partial class SqliteGrainStore : IGrainStore, IDisposable
             query.OrgId, GrainType = query.Type, query.CohortId, query.CoachId, query.Status, query.Phone,
             Keys = query.Keys?.ToArray(), query.Limit, query.Offset,
         }, cancellationToken: ct));
+        return rows.Select(r => r.ToGrainRow()).ToList();
+    }
+
+    public async Task<IReadOnlyList<GrainRow>> FindGrainsByPhoneAsync(string grainType, string phone, int limit,
+        CancellationToken ct)
+    {
+        await using var c = await OpenAsync(ct);
+        var rows = await c.QueryAsync<GrainRowData>(
+            Cmd("FindGrainsByPhone", new { GrainType = grainType, Phone = phone, Limit = limit }, null, ct));
         return rows.Select(r => r.ToGrainRow()).ToList();
     }
 
@@ -335,6 +352,14 @@ public sealed partial class SqliteGrainStore : IGrainStore, IDisposable
         var row = await c.QuerySingleAsync<TimerBacklogData>(Cmd("TimerBacklog", new { Now = Instant.ToMs(now) }, null, ct));
         var lag = row.OldestDueAt is { } oldest ? now - Instant.FromMs(oldest) : TimeSpan.Zero;
         return new TimerBacklog(row.Due, lag, row.Total);
+    }
+
+    public async Task<IReadOnlyList<OutboxBacklog>> GetOutboxBacklogAsync(DateTimeOffset now, CancellationToken ct)
+    {
+        await using var c = await OpenAsync(ct);
+        var rows = await c.QueryAsync<OutboxBacklogData>(Cmd("OutboxBacklog", new { Now = Instant.ToMs(now) }, null, ct));
+        return rows.Select(r => new OutboxBacklog(r.Channel, r.Pending, r.Due,
+            r.OldestDueAt is { } oldest ? now - Instant.FromMs(oldest) : TimeSpan.Zero)).ToList();
     }
 
     // ---- API keys ----

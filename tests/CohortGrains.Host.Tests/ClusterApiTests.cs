@@ -60,7 +60,7 @@ public sealed class ClusterApiTests : IDisposable
         await Http.ExpectAsync(await anonymous.GetAsync("/health/ready"), 200);
 
         // What SIGTERM does first (ApplicationStopping), without stopping the test host.
-        _host.Services.GetRequiredService<DrainState>().Begin();
+        _host.Services.GetRequiredService<DrainState>().BeginDrain();
         var membership = _host.Services.GetServices<IHostedService>().OfType<MembershipService>().Single();
         await membership.HeartbeatAsync(CancellationToken.None);
 
@@ -71,4 +71,14 @@ public sealed class ClusterApiTests : IDisposable
         Assert.True(node["draining"]!.GetValue<bool>());
         Assert.True(_host.Services.GetRequiredService<DrainState>().WorkersStopped.IsCompleted); // workers are off here
     }
+
+    [Theory]
+    [InlineData("http://127.0.0.1:5081", "http://127.0.0.1:5081")]
+    [InlineData("http://10.0.0.7:8080;https://10.0.0.7:8443", "http://10.0.0.7:8080")]
+    [InlineData("http://0.0.0.0:8080", "http://{host}:8080")]
+    [InlineData("http://+:8080", "http://{host}:8080")]
+    [InlineData("http://[::]:8080", "http://{host}:8080")]
+    [InlineData(null, "")]
+    public void ANodeIsListedUnderTheAddressOthersCanReach(string? urls, string expected) =>
+        Assert.Equal(expected.Replace("{host}", System.Net.Dns.GetHostName()), Cluster.ClusterSetup.DefaultAddress(urls));
 }

@@ -10,7 +10,7 @@ namespace CohortGrains.Domain.ClientLoops;
 /// The check-in loop of one client, as a pure function: (state, message, now) → (state', effects).
 /// Reminder names: "touch:{session}:{touchpointKey}", "silent:{promptId}", "offer:{escalationId}".
 /// </summary>
-public static class ClientLoopDecider
+public static partial class ClientLoopDecider
 {
     public const string GrainType = "ClientLoop";
     public const int MaxActionItems = 3;
@@ -28,12 +28,13 @@ public static class ClientLoopDecider
             Enroll => Decision<ClientLoopState>.Reject(Rejection.Conflict, "client is already enrolled"),
             SessionCompleted m => OnSessionCompleted(state, m, now),
             ReminderDue m => OnReminder(state, m, now),
-            CheckInReplied m => OnReply(state, m, now),
+            CheckInReplied m => OnReplyOnce(state, m, now),
             ActionItemCompleted m => OnActionCompleted(state, m, now),
             Paused => OnPaused(state, now),
             Resumed => OnResumed(state, now),
-            ChannelOptedOut m => OnConsent(state, m.Channel, optIn: false),
-            ChannelOptedIn m => OnConsent(state, m.Channel, optIn: true),
+            ChannelOptedOut m => OnOptOut(state, m, now),
+            ChannelOptedIn m => OnOptIn(state, m, now),
+            SmsSenderBlocked m => OnSmsSenderBlocked(state, m, now),
             ProgramEnded m => OnProgramEnded(state, m, now),
             SlotOffered m => OnSlotOffered(state, m, now),
             EscalationHandled m => OnEscalationHandled(state, m),
@@ -43,6 +44,11 @@ public static class ClientLoopDecider
 
     private static Decision<ClientLoopState> OnEnroll(Enroll m, DateTimeOffset now)
     {
+        // Every touch is planned in this zone at this hour: reject now rather than fail on each later turn.
+        if (!Zones.TryFind(m.Profile.TimeZone, out _))
+            return Decision<ClientLoopState>.Reject(Rejection.Invalid, $"profile.timeZone '{m.Profile.TimeZone}' is not an IANA time zone");
+        if (m.Profile.PreferredHour is < 0 or > 23)
+            return Decision<ClientLoopState>.Reject(Rejection.Invalid, "profile.preferredHour must be between 0 and 23");
         var state = new ClientLoopState(
             ClientLoopState.CurrentSchemaVersion, m.ClientId, m.CohortId, m.CoachId, m.CoachName, m.Profile, m.Consent, m.Program,
             ClientStatus.OnTrack, now, "enrolled", now, [], [], [], [], null, []);
@@ -54,6 +60,8 @@ public static class ClientLoopDecider
         if (s.Status == ClientStatus.Done) return Decision<ClientLoopState>.Reject(Rejection.Conflict, "the client's program has ended");
         if (m.Items.Count is < 1 or > MaxActionItems)
             return Decision<ClientLoopState>.Reject(Rejection.Invalid, $"a session needs 1 to {MaxActionItems} action items");
+        if (m.Items.Any(i => string.IsNullOrWhiteSpace(i.What)))
+            return Decision<ClientLoopState>.Reject(Rejection.Invalid, "every action item needs a description");
         if (m.NextSessionAt <= m.OccurredAt)
             return Decision<ClientLoopState>.Reject(Rejection.Invalid, "the next session must be after this one");
 
@@ -137,6 +145,8 @@ public static class ClientLoopDecider
         // A timer can fire late (backlog, a node down): check quiet hours again at the moment of sending.
         var zone = Zones.Find(s.Profile.TimeZone);
         var allowed = Zones.NextAllowed(now, s.QuietHours, zone);
+        // Nor does a touch go out once the next session has started: it would talk about a call already held.
+        if (allowed >= session.NextSessionAt) return Decision<ClientLoopState>.Unchanged(s);
         if (allowed > now)
             return Decision<ClientLoopState>.Accept(s with { Reminders = s.Reminders.Add(reminder) }, [new ScheduleReminder(reminder, allowed)]);
 
@@ -192,12 +202,19 @@ public static class ClientLoopDecider
 
     private static Decision<ClientLoopState> OnSilenceDue(ClientLoopState s, string promptId, DateTimeOffset now)
     {
-        if (s.Replies.Any(r => r.PromptId == promptId)) return Decision<ClientLoopState>.Unchanged(s);
         var prompt = s.Touches.FirstOrDefault(t => t.Id == promptId);
+        if (Answered(s, promptId, prompt?.At)) return Decision<ClientLoopState>.Unchanged(s);
         var detail = prompt is null ? "no reply to the check-in" : $"no reply to the check-in sent {Weekday(prompt.At, s)}";
         var next = s with { Status = ClientStatus.Silent, StatusSince = now, StatusDetail = detail };
         return Escalate(next, EscalationReason.Silent, detail, now);
     }
+
+    /// <summary>
+    /// A client who answered a prompt, or replied at all after it was sent (through an older prompt's link,
+    /// in the portal), is not silent.
+    /// </summary>
+    private static bool Answered(ClientLoopState s, string promptId, DateTimeOffset? sentAt) =>
+        s.Replies.Any(r => r.PromptId == promptId || (sentAt is { } at && r.At >= at));
 
     private static Decision<ClientLoopState> OnReply(ClientLoopState s, CheckInReplied m, DateTimeOffset now)
     {
@@ -223,15 +240,17 @@ public static class ClientLoopDecider
         var reply = new ReplyRecord($"r{s.Replies.Count + 1}", promptId, rating, text, m.Channel, now, route);
         var next = s with { Replies = s.Replies.Add(reply) };
 
+        // Any reply means the client is not silent, whichever prompt it answers: cancel every silence deadline.
         var effects = new List<Effect>();
-        if (promptId is not null && next.Reminders.Contains($"silent:{promptId}"))
+        foreach (var silent in next.Reminders.Where(r => r.StartsWith("silent:", StringComparison.Ordinal)).ToList())
         {
-            effects.Add(new CancelReminder($"silent:{promptId}"));
-            next = next with { Reminders = next.Reminders.Remove($"silent:{promptId}") };
+            effects.Add(new CancelReminder(silent));
+            next = next with { Reminders = next.Reminders.Remove(silent) };
         }
 
         var when = Weekday(now, s);
-        var said = text is null ? "" : ": " + Text.Quote(parsed.Remark ?? text);
+        // The words after the rating; a bare "4" adds nothing to "rated 4".
+        var said = parsed.Remark is null ? "" : ": " + Text.Quote(parsed.Remark);
         switch (route)
         {
             case ReplyRoute.Stuck:
@@ -273,6 +292,8 @@ public static class ClientLoopDecider
         if (allowed > now)
         {
             var name = $"offer:{m.EscalationId}";
+            // A redelivered offer reschedules the same reminder; the list holds each name once.
+            if (next.Reminders.Contains(name) || next.Touches.Any(t => t.Id == $"offer-{m.EscalationId}")) return Decision<ClientLoopState>.Accept(next);
             return Decision<ClientLoopState>.Accept(next with { Reminders = next.Reminders.Add(name) }, [new ScheduleReminder(name, allowed)]);
         }
         return SendSlotOffer(next, m.EscalationId, now);
@@ -287,7 +308,8 @@ public static class ClientLoopDecider
         var escalation = s.Escalations.FirstOrDefault(e => e.Id == escalationId);
         var touchId = $"offer-{escalationId}";
         if (escalation is null || s.Touches.Any(t => t.Id == touchId)) return Decision<ClientLoopState>.Unchanged(s);
-        var body = escalation.SlotOffered is { } slot
+        // Quiet hours can hold an offer past its slot (a coach in another zone): never offer a slot already gone.
+        var body = escalation.SlotOffered is { } slot && slot > now
             ? Templates.Render(Templates.SlotOffer, s, new Dictionary<string, string> { ["slot"] = Templates.LocalText(slot, s.Profile.TimeZone) })
             : Templates.Render(Templates.SlotNone, s);
         var (channel, recipient) = ChooseChannel(s, Channel.Sms);
@@ -338,10 +360,20 @@ public static class ClientLoopDecider
         foreach (var t in next.Touches.Where(t => t.Session == next.CurrentSession?.Number && t.IsPrompt && t.SkippedBecause is null))
         {
             var tp = next.Program.Cadence.FirstOrDefault(c => c.Key == t.TouchpointKey);
-            if (tp?.Kind != TouchKind.ProgressCheck || next.Replies.Any(r => r.PromptId == t.Id)) continue;
+            if (tp?.Kind != TouchKind.ProgressCheck || Answered(next, t.Id, t.At)) continue;
+            // Its deadline already passed and the coach was told: do not raise it again.
+            if (next.Escalations.Any(e => e.Session == t.Session && e.Reason == EscalationReason.Silent)) continue;
             var name = $"silent:{t.Id}";
             var due = t.At.AddHours(next.Program.SilentAfterHours);
             effects.Add(new ScheduleReminder(name, due > now ? due : now));
+            next = next with { Reminders = next.Reminders.Add(name) };
+        }
+        // A slot offer held back by the pause (or by quiet hours just before it) still goes out while the slot is ahead.
+        var zone = Zones.Find(next.Profile.TimeZone);
+        foreach (var e in next.Escalations.Where(e => e.HandledAt is null && e.SlotOffered > now && !next.Touches.Any(t => t.Id == $"offer-{e.Id}")).ToList())
+        {
+            var name = $"offer:{e.Id}";
+            effects.Add(new ScheduleReminder(name, Zones.NextAllowed(now, next.QuietHours, zone)));
             next = next with { Reminders = next.Reminders.Add(name) };
         }
         return Decision<ClientLoopState>.Accept(next, effects);

@@ -19,6 +19,7 @@ namespace CohortGrains.Domain.ClientLoops;
 [JsonDerivedType(typeof(ProgramEnded), "programEnded")]
 [JsonDerivedType(typeof(SlotOffered), "slotOffered")]
 [JsonDerivedType(typeof(EscalationHandled), "escalationHandled")]
+[JsonDerivedType(typeof(SmsSenderBlocked), "smsSenderBlocked")]
 public abstract record ClientLoopMessage;
 
 public sealed record Enroll(
@@ -44,7 +45,8 @@ public sealed record SessionCompleted(
 public sealed record ReminderDue(string Name) : ClientLoopMessage;
 
 /// <param name="PromptId">Given by one-tap links; a bare SMS reply has none and goes to the open prompt.</param>
-public sealed record CheckInReplied(int? Rating, string? Text, string? PromptId, Channel Channel) : ClientLoopMessage;
+/// <param name="ExternalId">The provider's id of the reply (Twilio MessageSid, a one-tap link): a redelivered reply is recorded once.</param>
+public sealed record CheckInReplied(int? Rating, string? Text, string? PromptId, Channel Channel, string? ExternalId = null) : ClientLoopMessage;
 
 public sealed record ActionItemCompleted(string ItemId) : ClientLoopMessage;
 
@@ -52,9 +54,17 @@ public sealed record Paused(string? Reason) : ClientLoopMessage;
 
 public sealed record Resumed : ClientLoopMessage;
 
-public sealed record ChannelOptedOut(Channel Channel) : ClientLoopMessage;
+/// <param name="How">How the client withdrew ("SMS keyword STOP", "email unsubscribe link"), kept in the consent history.</param>
+/// <param name="Sender">For SMS: the sender (our number or messaging service) the client opted out of.</param>
+public sealed record ChannelOptedOut(Channel Channel, string? How = null, string? Sender = null) : ClientLoopMessage;
 
-public sealed record ChannelOptedIn(Channel Channel) : ClientLoopMessage;
+public sealed record ChannelOptedIn(Channel Channel, string? How = null, string? Sender = null) : ClientLoopMessage;
+
+/// <summary>
+/// The SMS provider refused a touch because the number unsubscribed from our sender (Twilio 21610): the client
+/// is opted out of SMS and the touch goes again by email (or the portal). Delivered at least once.
+/// </summary>
+public sealed record SmsSenderBlocked(string TouchId, string? Sender, string ErrorCode, string Reason) : ClientLoopMessage;
 
 public sealed record ProgramEnded(string Reason) : ClientLoopMessage;
 

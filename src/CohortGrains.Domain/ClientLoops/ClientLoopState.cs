@@ -26,7 +26,19 @@ public sealed record ClientProfile(
 /// What the client agreed to be contacted by. SMS needs a recorded opt-in (TCPA) and honours STOP;
 /// email honours unsubscribe. In-app (the portal) is always available.
 /// </summary>
-public sealed record Consent(bool SmsOptIn, bool SmsOptedOut = false, bool EmailUnsubscribed = false);
+public sealed record Consent(bool SmsOptIn, bool SmsOptedOut = false, bool EmailUnsubscribed = false)
+{
+    private readonly ImmutableList<ConsentChange> _changes = [];
+
+    /// <summary>When and how consent was given or withdrawn, oldest first (only real changes are kept).</summary>
+    /// <remarks>Never null: the source-generated reader sets init properties even when a stored state predates them.</remarks>
+    public ImmutableList<ConsentChange> Changes { get => _changes; init => _changes = value ?? []; }
+}
+
+/// <param name="Given">True when consent was given (opt-in, START), false when withdrawn (STOP, unsubscribe, 21610).</param>
+/// <param name="How">In words: "smsConsent at enrolment (API)", "SMS keyword STOP", "Twilio 21610 …".</param>
+/// <param name="Sender">For SMS, the sender it applies to when known.</param>
+public sealed record ConsentChange(Channel Channel, bool Given, DateTimeOffset At, string How, string? Sender = null);
 
 public sealed record ActionItem(string Id, string What, DateOnly? ByWhen, string? Notice, DateTimeOffset? CompletedAt = null);
 
@@ -59,7 +71,9 @@ public sealed record ReplyRecord(
     string? Text,
     Channel Channel,
     DateTimeOffset At,
-    ReplyRoute Route);
+    ReplyRoute Route,
+    /// <summary>The provider's id of the reply (Twilio MessageSid, one-tap link), so a redelivery is recorded once.</summary>
+    string? ExternalId = null);
 
 public sealed record Escalation(
     string Id,
@@ -72,6 +86,7 @@ public sealed record Escalation(
     DateTimeOffset? HandledAt = null)
 {
     /// <summary>Caught = the coach handled it before the session it was raised ahead of.</summary>
+    [JsonIgnore]
     public bool Caught => HandledAt is { } h && h <= NextSessionAt;
 }
 
@@ -101,12 +116,17 @@ public sealed record ClientLoopState(
 {
     public const int CurrentSchemaVersion = 1;
 
+    // Derived values are not stored: the state JSON holds facts only.
+    [JsonIgnore]
     public SessionRecord? CurrentSession => Sessions.IsEmpty ? null : Sessions[^1];
 
+    [JsonIgnore]
     public QuietHours QuietHours => Profile.QuietHours ?? Program.QuietHours;
 
+    [JsonIgnore]
     public IEnumerable<ActionItem> AllActions => Sessions.SelectMany(s => s.Items);
 
+    [JsonIgnore]
     public int? LastRating => Replies.LastOrDefault(r => r.Rating is not null)?.Rating;
 }
 

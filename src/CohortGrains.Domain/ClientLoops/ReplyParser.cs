@@ -21,7 +21,12 @@ public static partial class ReplyParser
     [GeneratedRegex(@"\b(not|no longer|never|un)\s*(stuck|blocked)\b", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex NegatedStuck();
 
-    [GeneratedRegex(@"^\s*(?<n>[1-5])(\s*(/|of|out of)\s*5)?(?![0-9])[\s,.:;!\-–—]*(?<rest>.*)$", RegexOptions.Singleline | RegexOptions.CultureInvariant)]
+    // "Can't wait to show you" is the opposite of stuck; "can't" alone still counts.
+    [GeneratedRegex(@"\b(can't|cant|cannot)\s+(wait\s+(to|for|till|until)|complain|believe)\b", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex HappyCant();
+
+    // Not followed by another digit ("10"), a letter ("5th call") or a keycap mark ("4️⃣" is read as an emoji below).
+    [GeneratedRegex(@"^\s*(?<n>[1-5])(\s*(/|of|out of)\s*5)?(?![0-9\p{L}\uFE0F\u20E3])[\s,.:;!\-–—]*(?<rest>.*)$", RegexOptions.Singleline | RegexOptions.CultureInvariant)]
     private static partial Regex LeadingDigit();
 
     [GeneratedRegex(@"^\s*(?<w>one|two|three|four|five)\b[\s,.:;!\-–—]*(?<rest>.*)$", RegexOptions.IgnoreCase | RegexOptions.Singleline | RegexOptions.CultureInvariant)]
@@ -56,7 +61,7 @@ public static partial class ReplyParser
 
     public static bool SaysStuck(string text)
     {
-        var lower = NegatedStuck().Replace(text.ToLowerInvariant().Replace('’', '\''), " ");
+        var lower = HappyCant().Replace(NegatedStuck().Replace(text.ToLowerInvariant().Replace('’', '\''), " "), " ");
         foreach (var phrase in s_stuckPhrases)
         {
             var at = 0;
@@ -83,7 +88,9 @@ public static partial class ReplyParser
         while (e.MoveNext())
         {
             var el = (string)e.Current;
-            if (el is "⭐" or "★" or "🌟") { stars++; consumed = e.ElementIndex + el.Length; continue; }
+            // Compare without the emoji presentation selector or a skin tone: "⭐️" is "⭐", "👍🏽" is "👍".
+            var bare = Bare(el);
+            if (bare is "⭐" or "★" or "🌟") { stars++; consumed = e.ElementIndex + el.Length; continue; }
             if (stars > 0) break;
             if (el.Length >= 2 && el[0] is >= '1' and <= '5' && el.Contains('\u20E3'))
             {
@@ -91,7 +98,7 @@ public static partial class ReplyParser
                 rest = s[(e.ElementIndex + el.Length)..];
                 return true;
             }
-            var face = FaceRating(el);
+            var face = FaceRating(bare);
             if (face > 0)
             {
                 rating = face;
@@ -109,10 +116,19 @@ public static partial class ReplyParser
         return false;
     }
 
+    private static string Bare(string el)
+    {
+        var s = el.Replace("\uFE0F", "", StringComparison.Ordinal);
+        // Skin tone modifiers U+1F3FB–U+1F3FF (surrogates D83C DFFB–DFFF).
+        for (var i = s.Length - 2; i >= 0; i--)
+            if (s[i] == '\uD83C' && s[i + 1] is >= '\uDFFB' and <= '\uDFFF') s = s.Remove(i, 2);
+        return s;
+    }
+
     private static int FaceRating(string el) => el switch
     {
         "😫" or "😩" or "😞" or "😢" or "😭" or "👎" => 1,
-        "😕" or "🙁" or "☹️" or "😟" => 2,
+        "😕" or "🙁" or "☹" or "😟" => 2,
         "😐" or "😶" => 3,
         "🙂" or "😊" or "👍" => 4,
         "😀" or "😃" or "😄" or "🤩" or "🎉" or "💪" or "🔥" => 5,

@@ -35,6 +35,7 @@ public sealed record CoachState(
     ImmutableList<DateTimeOffset> ReservedSlots)
 {
     public const int CurrentSchemaVersion = 1;
+    [JsonIgnore]
     public int OpenAlerts => Alerts.Count(a => a.HandledAt is null);
 }
 
@@ -77,9 +78,13 @@ public static class CoachDecider
     public static Decision<CoachState> Decide(CoachState? state, CoachMessage message, DateTimeOffset now)
     {
         if (state is null)
-            return message is CreateCoach c
-                ? Decision<CoachState>.Accept(new CoachState(CoachState.CurrentSchemaVersion, c.CoachId, c.Name.Trim(), c.Email, c.TimeZone, c.Availability, [], []))
-                : Decision<CoachState>.Reject(Rejection.NotFound, "coach not found");
+        {
+            if (message is not CreateCoach c) return Decision<CoachState>.Reject(Rejection.NotFound, "coach not found");
+            // Slots are found in this zone on every escalation: reject a bad one now, not on each alert.
+            if (!Zones.TryFind(c.TimeZone, out _))
+                return Decision<CoachState>.Reject(Rejection.Invalid, $"timeZone '{c.TimeZone}' is not an IANA time zone");
+            return Decision<CoachState>.Accept(new CoachState(CoachState.CurrentSchemaVersion, c.CoachId, c.Name.Trim(), c.Email, c.TimeZone, c.Availability, [], []));
+        }
 
         switch (message)
         {

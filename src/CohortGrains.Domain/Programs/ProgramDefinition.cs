@@ -22,6 +22,7 @@ public enum TouchKind
 public sealed record Touchpoint(string Key, int DayOffset, Channel Channel, TouchKind Kind, string? Template = null)
 {
     /// <summary>Whether the touch asks for an answer (opens a prompt). Prep only informs.</summary>
+    [JsonIgnore]
     public bool AsksForReply => Kind != TouchKind.Prep;
 }
 

@@ -3,6 +3,7 @@ using CohortGrains.Domain.Common;
 using CohortGrains.Host.Clients;
 using CohortGrains.Host.Infrastructure;
 using CohortGrains.Runtime;
+using CohortGrains.Host.Observability;
 
 namespace CohortGrains.Host.CheckIns;
 
@@ -16,8 +17,8 @@ public static class CheckInsApi
     public static RouteGroupBuilder MapCheckIns(this RouteGroupBuilder api)
     {
         var clients = api.MapGroup("/clients/{clientId}").RequireAuthorization(Policies.OrgMember);
-        clients.MapPost("/replies", ReplyAsync).WithName("RecordReply");
-        clients.MapPost("/actions/{itemId}/complete", CompleteActionAsync).WithName("CompleteActionItem");
+        clients.MapPost("/replies", ReplyAsync).WithName("RecordReply").ProducesCommand<ReplyResponse>();
+        clients.MapPost("/actions/{itemId}/complete", CompleteActionAsync).WithName("CompleteActionItem").ProducesCommand<ClientResponse>();
         return api;
     }
 

@@ -66,12 +66,14 @@ public static class Timeline
             byTouch.TryGetValue(t.Id, out var row);
             events.Add(t.SkippedBecause is null
                 ? new(t.At, "touch", t.Body, ChannelNames.Of(t.Channel), row is null ? "queued" : row.ProviderStatus ?? row.Status, t.IsPrompt ? t.Id : null,
-                    Details: row is { Error: not null } ? new { row.Error } : null)
+                    Details: row is { Error: not null } or { ErrorCode: not null } ? new { row.Error, row.ErrorCode } : null)
                 : new(t.At, "touch-skipped", $"{t.TouchpointKey} not sent: {t.SkippedBecause}"));
         }
         foreach (var r in s.Replies)
             events.Add(new(r.At, "reply", r.Text ?? $"rated {r.Rating}", ChannelNames.Of(r.Channel), PromptId: r.PromptId, Rating: r.Rating,
                 Details: new { route = r.Route.ToString().ToLowerInvariant() }));
+        foreach (var c in s.Consent.Changes)
+            events.Add(new(c.At, "consent", $"{(c.Given ? "Opted in to" : "Opted out of")} {ChannelNames.Of(c.Channel)}: {c.How}", ChannelNames.Of(c.Channel)));
         foreach (var e in s.Escalations)
         {
             events.Add(new(e.At, "escalation", $"{e.Reason}: {e.Detail}", Details: new { escalationId = e.Id, e.SlotOffered, e.HandledAt, caught = e.Caught }));

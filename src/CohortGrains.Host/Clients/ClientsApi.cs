@@ -7,6 +7,7 @@ using CohortGrains.Host.Infrastructure;
 using CohortGrains.Runtime;
 using CohortGrains.Runtime.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
+using CohortGrains.Host.Observability;
 
 namespace CohortGrains.Host.Clients;
 
@@ -21,16 +22,16 @@ public static class ClientsApi
     public static RouteGroupBuilder MapClients(this RouteGroupBuilder api)
     {
         var cohortClients = api.MapGroup("/cohorts/{cohortId}/clients").RequireAuthorization(Policies.OrgMember);
-        cohortClients.MapPost("/", EnrollAsync).WithName("EnrollClient");
-        cohortClients.MapPost("/bulk", BulkEnrollAsync).WithName("BulkEnrollClients");
-        cohortClients.MapGet("/", RosterAsync).WithName("ListCohortClients");
+        cohortClients.MapPost("/", EnrollAsync).WithName("EnrollClient").ProducesCommand<ClientResponse>(StatusCodes.Status201Created);
+        cohortClients.MapPost("/bulk", BulkEnrollAsync).WithName("BulkEnrollClients").ProducesCommand<BulkEnrollResponse>(StatusCodes.Status202Accepted);
+        cohortClients.MapGet("/", RosterAsync).WithName("ListCohortClients").ProducesProblem(StatusCodes.Status404NotFound);
 
         var clients = api.MapGroup("/clients/{clientId}").RequireAuthorization(Policies.OrgMember);
-        clients.MapGet("/", GetAsync).WithName("GetClient");
-        clients.MapGet("/timeline", TimelineAsync).WithName("GetClientTimeline");
-        clients.MapPost("/pause", (string clientId, HttpContext http, GrainRuntime rt, CancellationToken ct) => SendAsync(rt, http, clientId, new Paused(null), ct)).WithName("PauseClient");
-        clients.MapPost("/resume", (string clientId, HttpContext http, GrainRuntime rt, CancellationToken ct) => SendAsync(rt, http, clientId, new Resumed(), ct)).WithName("ResumeClient");
-        clients.MapPost("/end", (string clientId, HttpContext http, GrainRuntime rt, CancellationToken ct) => SendAsync(rt, http, clientId, new ProgramEnded("left the program early"), ct)).WithName("EndClientProgram");
+        clients.MapGet("/", GetAsync).WithName("GetClient").ProducesProblem(StatusCodes.Status404NotFound);
+        clients.MapGet("/timeline", TimelineAsync).WithName("GetClientTimeline").ProducesProblem(StatusCodes.Status404NotFound);
+        clients.MapPost("/pause", (string clientId, HttpContext http, GrainRuntime rt, CancellationToken ct) => SendAsync(rt, http, clientId, new Paused(null), ct)).WithName("PauseClient").ProducesCommand<ClientResponse>();
+        clients.MapPost("/resume", (string clientId, HttpContext http, GrainRuntime rt, CancellationToken ct) => SendAsync(rt, http, clientId, new Resumed(), ct)).WithName("ResumeClient").ProducesCommand<ClientResponse>();
+        clients.MapPost("/end", (string clientId, HttpContext http, GrainRuntime rt, CancellationToken ct) => SendAsync(rt, http, clientId, new ProgramEnded("left the program early"), ct)).WithName("EndClientProgram").ProducesCommand<ClientResponse>();
         return api;
     }
 
@@ -63,7 +64,7 @@ public static class ClientsApi
         var target = await EnrolmentTargetAsync(runtime, orgId, cohortId, ct);
         if (target.Problem is not null) return target.Problem;
         var v = new Validation();
-        var enroll = ParseEnroll(v, body, "", target.Cohort!, target.CoachName!);
+        var enroll = ParseEnroll(v, body, "", target.Cohort!, target.CoachName!, runtime.Clock.GetUtcNow());
         if (!v.IsValid) return v.Problem();
         var call = await runtime.SendAsync<ClientLoopState>(Id(orgId, enroll!.ClientId), enroll, ct);
         return call switch
@@ -91,7 +92,7 @@ public static class ClientsApi
         var messages = new List<(GrainId, object)>();
         for (var i = 0; i < body!.Clients!.Count; i++)
         {
-            if (ParseEnroll(v, body.Clients[i], $"clients[{i}].", target.Cohort!, target.CoachName!) is { } enroll)
+            if (ParseEnroll(v, body.Clients[i], $"clients[{i}].", target.Cohort!, target.CoachName!, runtime.Clock.GetUtcNow()) is { } enroll)
                 messages.Add((Id(orgId, enroll.ClientId), enroll));
         }
         if (!v.IsValid) return v.Problem();
@@ -112,7 +113,7 @@ public static class ClientsApi
         return new(cohort, coach?.Name ?? "your coach", null);
     }
 
-    private static Enroll? ParseEnroll(Validation v, EnrollRequest? body, string prefix, CohortState cohort, string coachName)
+    private static Enroll? ParseEnroll(Validation v, EnrollRequest? body, string prefix, CohortState cohort, string coachName, DateTimeOffset now)
     {
         if (body is null)
         {
@@ -140,7 +141,11 @@ public static class ClientsApi
         var clientId = Ids.New("cli");
         return new Enroll(clientId, cohort.CohortId, cohort.CoachId, coachName,
             new ClientProfile(name!, phone, email, zone!, body.PreferredHour!.Value, quiet),
-            new Consent(SmsOptIn: body.SmsConsent == true),
+            // The opt-in the coach recorded is the first entry of the client's consent history (TCPA: when and how).
+            new Consent(SmsOptIn: body.SmsConsent == true)
+            {
+                Changes = body.SmsConsent == true ? [new ConsentChange(Domain.Common.Channel.Sms, true, now, "smsConsent recorded at enrolment (API)", null)] : [],
+            },
             cohort.Program);
     }
 

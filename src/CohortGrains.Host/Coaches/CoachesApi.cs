@@ -4,6 +4,7 @@ using CohortGrains.Host.Infrastructure;
 using CohortGrains.Runtime;
 using CohortGrains.Runtime.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
+using CohortGrains.Host.Observability;
 
 namespace CohortGrains.Host.Coaches;
 
@@ -11,6 +12,7 @@ public sealed record AvailabilityDto(string? Day, string? Start, string? End);
 public sealed record CreateCoachRequest(string? Name, string? Email, string? TimeZone, List<AvailabilityDto?>? Availability);
 public sealed record SetAvailabilityRequest(List<AvailabilityDto?>? Availability);
 public sealed record HandleAlertRequest(string? Note);
+public sealed record CoachListItem(string CoachId, string? Name, string? Email, int OpenAlerts);
 
 public sealed record CoachResponse(string CoachId, string Name, string? Email, string TimeZone, IEnumerable<AvailabilityDto> Availability, int OpenAlerts)
 {
@@ -31,12 +33,12 @@ public static class CoachesApi
     public static RouteGroupBuilder MapCoaches(this RouteGroupBuilder api)
     {
         var coaches = api.MapGroup("/coaches").RequireAuthorization(Policies.OrgMember);
-        coaches.MapPost("/", CreateAsync).WithName("CreateCoach");
+        coaches.MapPost("/", CreateAsync).WithName("CreateCoach").ProducesProblem(StatusCodes.Status409Conflict);
         coaches.MapGet("/", ListAsync).WithName("ListCoaches");
-        coaches.MapGet("/{coachId}", GetAsync).WithName("GetCoach");
-        coaches.MapPut("/{coachId}/availability", SetAvailabilityAsync).WithName("SetCoachAvailability");
-        coaches.MapGet("/{coachId}/alerts", AlertsAsync).WithName("ListCoachAlerts");
-        coaches.MapPost("/{coachId}/alerts/{alertId}/handle", HandleAlertAsync).WithName("HandleCoachAlert");
+        coaches.MapGet("/{coachId}", GetAsync).WithName("GetCoach").ProducesProblem(StatusCodes.Status404NotFound);
+        coaches.MapPut("/{coachId}/availability", SetAvailabilityAsync).WithName("SetCoachAvailability").ProducesCommand<CoachResponse>();
+        coaches.MapGet("/{coachId}/alerts", AlertsAsync).WithName("ListCoachAlerts").ProducesProblem(StatusCodes.Status404NotFound);
+        coaches.MapPost("/{coachId}/alerts/{alertId}/handle", HandleAlertAsync).WithName("HandleCoachAlert").ProducesCommand<AlertResponse>();
         return api;
     }
 
@@ -84,10 +86,10 @@ public static class CoachesApi
         return windows.ToImmutable();
     }
 
-    private static async Task<Ok<IEnumerable<object>>> ListAsync(HttpContext http, IGrainStore store, CancellationToken ct)
+    private static async Task<Ok<IEnumerable<CoachListItem>>> ListAsync(HttpContext http, IGrainStore store, CancellationToken ct)
     {
         var rows = await store.QueryGrainsAsync(new GrainQuery(http.User.OrgId(), CoachDecider.GrainType), ct);
-        return TypedResults.Ok(rows.Select(r => (object)new { coachId = r.Id.Key, name = r.Projection.DisplayName, email = r.Projection.Email, openAlerts = r.Projection.Risk }));
+        return TypedResults.Ok(rows.Select(r => new CoachListItem(r.Id.Key, r.Projection.DisplayName, r.Projection.Email, r.Projection.Risk)));
     }
 
     private static async Task<Results<Ok<CoachResponse>, ProblemHttpResult>> GetAsync(string coachId, HttpContext http, GrainRuntime runtime, CancellationToken ct)

@@ -7,11 +7,13 @@ using CohortGrains.Host.Infrastructure;
 using CohortGrains.Runtime;
 using CohortGrains.Runtime.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
+using CohortGrains.Host.Observability;
 
 namespace CohortGrains.Host.Cohorts;
 
 public sealed record CreateCohortRequest(string? Name, string? CoachId, ProgramDto? Program);
 public sealed record UpdateProgramRequest(ProgramDto? Program);
+public sealed record CohortListItem(string CohortId, string? Name, string? CoachId, string? Lifecycle);
 
 public sealed record CohortResponse(
     string CohortId, string Name, string CoachId, string Lifecycle, ProgramDto Program,
@@ -28,10 +30,10 @@ public static class CohortsApi
         var cohorts = api.MapGroup("/cohorts").RequireAuthorization(Policies.OrgMember);
         cohorts.MapPost("/", CreateAsync).WithName("CreateCohort");
         cohorts.MapGet("/", ListAsync).WithName("ListCohorts");
-        cohorts.MapGet("/{cohortId}", GetAsync).WithName("GetCohort");
-        cohorts.MapPut("/{cohortId}/program", UpdateProgramAsync).WithName("UpdateCohortProgram");
-        cohorts.MapPost("/{cohortId}/activate", ActivateAsync).WithName("ActivateCohort");
-        cohorts.MapPost("/{cohortId}/end", EndAsync).WithName("EndCohort");
+        cohorts.MapGet("/{cohortId}", GetAsync).WithName("GetCohort").ProducesProblem(StatusCodes.Status404NotFound);
+        cohorts.MapPut("/{cohortId}/program", UpdateProgramAsync).WithName("UpdateCohortProgram").ProducesCommand<CohortResponse>();
+        cohorts.MapPost("/{cohortId}/activate", ActivateAsync).WithName("ActivateCohort").ProducesCommand<CohortResponse>();
+        cohorts.MapPost("/{cohortId}/end", EndAsync).WithName("EndCohort").ProducesCommand<CohortResponse>();
         return api;
     }
 
@@ -64,10 +66,10 @@ public static class CohortsApi
         };
     }
 
-    private static async Task<Ok<IEnumerable<object>>> ListAsync(HttpContext http, IGrainStore store, CancellationToken ct)
+    private static async Task<Ok<IEnumerable<CohortListItem>>> ListAsync(HttpContext http, IGrainStore store, CancellationToken ct)
     {
         var rows = await store.QueryGrainsAsync(new GrainQuery(http.User.OrgId(), CohortDecider.GrainType), ct);
-        return TypedResults.Ok(rows.Select(r => (object)new { cohortId = r.Id.Key, name = r.Projection.DisplayName, coachId = r.Projection.CoachId, lifecycle = r.Projection.Status }));
+        return TypedResults.Ok(rows.Select(r => new CohortListItem(r.Id.Key, r.Projection.DisplayName, r.Projection.CoachId, r.Projection.Status)));
     }
 
     private static async Task<Results<Ok<CohortResponse>, ProblemHttpResult>> GetAsync(string cohortId, HttpContext http, GrainRuntime runtime, CancellationToken ct)

@@ -35,7 +35,8 @@ public static class DashboardApi
     public static RouteGroupBuilder MapDashboard(this RouteGroupBuilder api)
     {
         api.MapGet("/dashboard", OrgAsync).RequireAuthorization(Policies.OrgMember).WithName("GetDashboard");
-        api.MapGet("/cohorts/{cohortId}/dashboard", CohortAsync).RequireAuthorization(Policies.OrgMember).WithName("GetCohortDashboard");
+        api.MapGet("/cohorts/{cohortId}/dashboard", CohortAsync).RequireAuthorization(Policies.OrgMember).WithName("GetCohortDashboard")
+            .ProducesProblem(StatusCodes.Status404NotFound);
         return api;
     }
 

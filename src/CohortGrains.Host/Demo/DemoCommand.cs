@@ -81,7 +81,10 @@ public static class DemoCommand
 
         Console.WriteLine(JsonSerializer.Serialize(summary, new JsonSerializerOptions(JsonSerializerDefaults.Web)));
         Console.WriteLine($"Dashboard JSON: {dashboardPath}");
-        Console.WriteLine($"Live: start the service (dotnet run --project src/CohortGrains.Host), then curl -H 'Authorization: Bearer {apiKey}' http://127.0.0.1:5080/api/v1/dashboard");
+        var serve = storage.DataDirectory == new StorageOptions().DataDirectory
+            ? "dotnet run --project src/CohortGrains.Host"
+            : $"dotnet run --project src/CohortGrains.Host -- --Storage:DataDirectory={Path.GetFullPath(storage.DataDirectory)}";
+        Console.WriteLine($"Live: start the service ({serve}), then curl -H 'Authorization: Bearer {apiKey}' http://127.0.0.1:5080/api/v1/dashboard");
         return 0;
     }
 

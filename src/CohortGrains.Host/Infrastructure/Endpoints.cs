@@ -4,11 +4,12 @@ using CohortGrains.Host.Cluster;
 using CohortGrains.Host.Coaches;
 using CohortGrains.Host.Cohorts;
 using CohortGrains.Host.Dashboard;
+using CohortGrains.Host.Observability;
 using CohortGrains.Host.Orgs;
 using CohortGrains.Host.Sessions;
+using CohortGrains.Host.Links;
 using CohortGrains.Host.Touches;
-using CohortGrains.Runtime.Cluster;
-using CohortGrains.Runtime.Storage;
+using CohortGrains.Host.Webhooks;
 
 namespace CohortGrains.Host.Infrastructure;
 
@@ -16,6 +17,9 @@ public static class Endpoints
 {
     public static WebApplication UseCohortGrains(this WebApplication app)
     {
+        // Resolve the operator key now, so a generated one is written (and its path logged) at start-up, not on first use.
+        app.Services.GetRequiredService<OperatorKey>();
+        app.UseOperations();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseAuthentication();
@@ -26,6 +30,7 @@ public static class Endpoints
     public static WebApplication MapCohortGrains(this WebApplication app)
     {
         app.MapGroup("/api/v1")
+            .WithApiDocs()
             .MapOrgs()
             .MapCoaches()
             .MapCohorts()
@@ -35,14 +40,12 @@ public static class Endpoints
             .MapDashboard()
             .MapTouches()
             .MapCluster();
+        // Outside /api/v1 and its API keys: Twilio signs its webhooks, email links carry signed tokens.
+        app.MapGroup("/webhooks").MapTwilioWebhooks();
+        app.MapEmailLinks();
 
-        app.MapGet("/health/live", () => TypedResults.Ok(new { status = "live" })).AllowAnonymous();
-        app.MapGet("/health/ready", async (IGrainStore store, DrainState drain, CancellationToken ct) =>
-            drain.IsDraining
-                ? Results.Problem(statusCode: 503, title: "Not ready", detail: "the node is draining")
-                : await store.IsReadyAsync(ct)
-                ? Results.Ok(new { status = "ready" })
-                : Results.Problem(statusCode: 503, title: "Not ready", detail: "the store is unreachable or not migrated")).AllowAnonymous();
+        // /health/live, /health/ready, /metrics, /openapi/v1.json
+        app.MapOperations();
         return app;
     }
 }

@@ -1,6 +1,7 @@
 using System.Text.Json.Serialization;
 using CohortGrains.Channels;
 using CohortGrains.Host.Cluster;
+using CohortGrains.Host.Observability;
 using CohortGrains.Runtime;
 using CohortGrains.Runtime.Channels;
 using CohortGrains.Runtime.Grains;
@@ -26,6 +27,7 @@ public static class ServiceSetup
         services.Configure<OperatorOptions>(config.GetSection("Operator"));
 
         services.AddCohortGrainsCore();
+        services.AddCohortGrainsChannels(config);
         services.AddHostedService<StoreMigrator>();
         services.AddHostedService<RuntimeWorker>();
         services.AddCohortGrainsCluster(config);
@@ -45,6 +47,7 @@ public static class ServiceSetup
             // An endpoint that forgets to say who may call it is closed, not open.
             .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 1024 * 1024);
+        builder.AddOperations();
         return builder;
     }
 
@@ -64,6 +67,7 @@ public static class ServiceSetup
         services.AddSingleton<TimerProcessor>();
         services.AddSingleton<OutboxProcessor>();
         services.AddSingleton<WorkPump>();
+        services.AddSingleton<IOutboxPolicy, ClientLoopOutboxPolicy>();
         services.AddSingleton<OperatorKey>();
         // Providers (Twilio, SMTP) replace these when configured; until then touches are recorded and visible in the API.
         services.AddSingleton<IChannel>(new RecordingChannel(ChannelNames.InApp));

@@ -14,8 +14,10 @@ public static class OrgsApi
 {
     public static RouteGroupBuilder MapOrgs(this RouteGroupBuilder api)
     {
-        api.MapPost("/orgs", CreateAsync).RequireAuthorization(Policies.Operator).WithName("CreateOrg");
-        api.MapGet("/org", GetAsync).RequireAuthorization(Policies.OrgMember).WithName("GetOrg");
+        api.MapPost("/orgs", CreateAsync).RequireAuthorization(Policies.Operator).WithName("CreateOrg")
+            .ProducesProblem(StatusCodes.Status409Conflict);
+        api.MapGet("/org", GetAsync).RequireAuthorization(Policies.OrgMember).WithName("GetOrg")
+            .ProducesProblem(StatusCodes.Status404NotFound);
         return api;
     }
 

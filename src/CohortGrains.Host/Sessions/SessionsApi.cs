@@ -6,6 +6,7 @@ using CohortGrains.Host.Clients;
 using CohortGrains.Host.Cohorts;
 using CohortGrains.Host.Infrastructure;
 using CohortGrains.Runtime;
+using CohortGrains.Host.Observability;
 
 namespace CohortGrains.Host.Sessions;
 
@@ -18,7 +19,8 @@ public static class SessionsApi
 {
     public static RouteGroupBuilder MapSessions(this RouteGroupBuilder api)
     {
-        api.MapPost("/clients/{clientId}/sessions", LogAsync).RequireAuthorization(Policies.OrgMember).WithName("LogSession");
+        api.MapPost("/clients/{clientId}/sessions", LogAsync).RequireAuthorization(Policies.OrgMember).WithName("LogSession")
+            .ProducesCommand<LoggedSessionResponse>(StatusCodes.Status201Created);
         return api;
     }
 

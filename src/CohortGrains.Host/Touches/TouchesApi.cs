@@ -6,7 +6,10 @@ namespace CohortGrains.Host.Touches;
 
 public sealed record TouchResponse(
     long Id, string ClientId, string Channel, string Recipient, string? Subject, string Body, string Template, string? PromptId,
-    string Status, string? ProviderStatus, string? ProviderMessageId, string? Error, int Attempts, DateTimeOffset CreatedAt, DateTimeOffset? SentAt);
+    string Status, string? ProviderStatus, string? ProviderMessageId, string? Error, int Attempts, DateTimeOffset CreatedAt, DateTimeOffset? SentAt,
+    string? ErrorCode = null,
+    /// <summary>The client loop's id for the touch ("s1-day5", "s1-day5-email"); prompts are named by it.</summary>
+    string? TouchId = null);
 
 public sealed record TouchPage(IReadOnlyList<TouchResponse> Touches, long? NextBefore);
 
@@ -33,7 +36,8 @@ public static class TouchesApi
             GrainKey = clientId, Status = status, Channel = channel, Limit = limit ?? 100, BeforeId = before,
         }, ct);
         var touches = rows.Select(r => new TouchResponse(r.Id, r.Grain.Key, r.Channel, r.Recipient, r.Subject, r.Body, r.Template, r.PromptId,
-            r.Status, r.ProviderStatus, r.ProviderMessageId, r.Error, r.Attempt, r.CreatedAt, r.SentAt)).ToList();
+            r.Status, r.ProviderStatus, r.ProviderMessageId, r.Error, r.Attempt, r.CreatedAt, r.SentAt, r.ErrorCode,
+            r.IdempotencyKey[(r.IdempotencyKey.LastIndexOf('/') + 1)..])).ToList();
         return TypedResults.Ok(new TouchPage(touches, touches.Count == (limit ?? 100) ? touches[^1].Id : null));
     }
 }

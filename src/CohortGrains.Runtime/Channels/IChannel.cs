@@ -18,4 +18,9 @@ public abstract record SendOutcome
     public sealed record Transient(string Error, TimeSpan? RetryAfter = null) : SendOutcome;
     /// <summary>Will never succeed as sent (bad number, rejected content): shown to the coach.</summary>
     public sealed record Permanent(string Error, string? ErrorCode = null) : SendOutcome;
+    /// <summary>
+    /// The recipient unsubscribed from this sender (Twilio 21610): not retried, not an error. The client's SMS consent
+    /// is withdrawn for <paramref name="Sender"/> and the touch goes again by another channel.
+    /// </summary>
+    public sealed record RecipientOptedOut(string Error, string ErrorCode, string? Sender) : SendOutcome;
 }

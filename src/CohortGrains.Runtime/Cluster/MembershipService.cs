@@ -78,7 +78,7 @@ public sealed class MembershipService : BackgroundService
 
     public override async Task StartAsync(CancellationToken ct)
     {
-        _lifetime?.ApplicationStopping.Register(_drain.Begin);
+        _lifetime?.ApplicationStopping.Register(_drain.BeginDrain);
         // Registered before the host serves anything, so the node is listed as soon as it answers. A store that is
         // down must not keep the node from starting: the loop keeps trying.
         await TryHeartbeatAsync(ct);
@@ -149,7 +149,7 @@ public sealed class MembershipService : BackgroundService
 
     public override async Task StopAsync(CancellationToken ct)
     {
-        _drain.Begin();
+        _drain.BeginDrain();
         var drained = false;
         try
         {

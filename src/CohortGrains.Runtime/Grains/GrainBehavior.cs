@@ -57,6 +57,7 @@ public abstract class GrainBehavior<TState, TMessage> : IGrainBehavior
         var cancels = new List<string>();
         var outbox = new List<OutboxWrite>();
         var messages = new List<MessageWrite>();
+        var escalations = new List<string>();
         foreach (var effect in effects)
         {
             switch (effect)
@@ -76,6 +77,7 @@ public abstract class GrainBehavior<TState, TMessage> : IGrainBehavior
                 case AlertCoach a:
                     messages.Add(new MessageWrite(new GrainId(id.OrgId, CoachDecider.GrainType, a.CoachId),
                         JsonSerializer.Serialize<CoachMessage>(a.Alert, DomainJson.Default.CoachMessage)));
+                    escalations.Add(a.Alert.Reason.ToString().ToLowerInvariant());
                     break;
                 case OfferSlot o:
                     messages.Add(ToClient(id.OrgId, o.ClientId, o.Offer));
@@ -87,7 +89,10 @@ public abstract class GrainBehavior<TState, TMessage> : IGrainBehavior
                     throw new InvalidOperationException($"No translation for effect {effect.GetType().Name}");
             }
         }
-        return new TurnDecision.Write(JsonSerializer.Serialize(state, StateJson), Project(state), timers, cancels, outbox, messages);
+        return new TurnDecision.Write(JsonSerializer.Serialize(state, StateJson), Project(state), timers, cancels, outbox, messages)
+        {
+            Escalations = escalations,
+        };
     }
 
     private static MessageWrite ToClient(string orgId, string clientId, ClientLoopMessage message) =>

@@ -5,8 +5,10 @@ namespace CohortGrains.Runtime.Storage;
 /// (SQLite embedded, PostgreSQL for a cluster); both must pass the same contract suite.
 /// All instants are UTC <see cref="DateTimeOffset"/>s taken from the caller's clock, never the database's,
 /// so a fake clock drives the whole store in tests.
+/// It includes the cluster's membership table (<see cref="IMembershipStore"/>), so a store wrapped by a decorator still
+/// carries it.
 /// </summary>
-public interface IGrainStore
+public interface IGrainStore : IMembershipStore
 {
     /// <summary>Applies the numbered migrations that are not applied yet. Safe to call from several nodes at once.</summary>
     Task MigrateAsync(CancellationToken ct);
@@ -48,6 +50,9 @@ public interface IGrainStore
     /// <summary>Updates delivery status reported later by a provider (status callbacks), found by provider message id.</summary>
     Task<bool> UpdateDeliveryStatusAsync(string providerMessageId, string status, string? errorCode, DateTimeOffset now, CancellationToken ct);
 
+    /// <summary>The outbox row a provider's message id belongs to (status callbacks that must reach the grain), or null.</summary>
+    Task<OutboxRow?> FindOutboxByProviderMessageIdAsync(string providerMessageId, CancellationToken ct);
+
     /// <summary>Releases every timer and outbox lease that <paramref name="owner"/> holds (graceful drain).</summary>
     Task ReleaseLeasesAsync(string owner, CancellationToken ct);
 
@@ -55,12 +60,25 @@ public interface IGrainStore
 
     Task<IReadOnlyList<GrainRow>> QueryGrainsAsync(GrainQuery query, CancellationToken ct);
 
+    /// <summary>
+    /// Grains of <paramref name="grainType"/> whose projected phone is <paramref name="phone"/>, in EVERY org, most
+    /// recently updated first, at most <paramref name="limit"/>. Inbound SMS names only a phone number, so the gateway
+    /// must find the client before it knows the org; the only query that crosses orgs.
+    /// </summary>
+    Task<IReadOnlyList<GrainRow>> FindGrainsByPhoneAsync(string grainType, string phone, int limit, CancellationToken ct);
+
     /// <summary>Aggregates of ClientLoop projections grouped by cohort (no counter rows: computed on read).</summary>
     Task<IReadOnlyList<CohortStats>> GetCohortStatsAsync(string orgId, IReadOnlyCollection<string>? cohortIds, DateTimeOffset now, CancellationToken ct);
 
     Task<IReadOnlyList<OutboxRow>> QueryOutboxAsync(OutboxQuery query, CancellationToken ct);
 
     Task<TimerBacklog> GetTimerBacklogAsync(DateTimeOffset now, CancellationToken ct);
+
+    /// <summary>
+    /// Pending outbox rows per channel (metrics, read at scrape time): all pending ones, those whose next attempt is
+    /// due at <paramref name="now"/>, and how long the oldest due one has waited. Channels with nothing pending are absent.
+    /// </summary>
+    Task<IReadOnlyList<OutboxBacklog>> GetOutboxBacklogAsync(DateTimeOffset now, CancellationToken ct);
 
     // ---- API keys (stored hashed) ----
 

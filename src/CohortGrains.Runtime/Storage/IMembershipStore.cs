@@ -3,8 +3,8 @@ namespace CohortGrains.Runtime.Storage;
 /// <summary>
 /// The cluster's membership table: every node writes a heartbeat row so operators can see who is running, how busy
 /// each node is and who is draining. Membership is for eyes only: no work is assigned through it (nodes share work
-/// by leased claims), so a stale row never blocks anything. Kept apart from <see cref="IGrainStore"/> because the
-/// grain runtime itself never needs it.
+/// by leased claims), so a stale row never blocks anything. Every <see cref="IGrainStore"/> keeps one; the separate
+/// interface lets membership code depend on these three calls only.
 /// </summary>
 public interface IMembershipStore
 {

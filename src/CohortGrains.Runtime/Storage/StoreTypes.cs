@@ -73,7 +73,11 @@ public abstract record TurnDecision
         IReadOnlyList<TimerWrite> Timers,
         IReadOnlyList<string> CancelTimers,
         IReadOnlyList<OutboxWrite> Outbox,
-        IReadOnlyList<MessageWrite> Messages) : TurnDecision;
+        IReadOnlyList<MessageWrite> Messages) : TurnDecision
+    {
+        /// <summary>Reasons of the escalations this turn raised ("stuck", "silent"), for metrics only: stores ignore it.</summary>
+        public IReadOnlyList<string> Escalations { get; init; } = [];
+    }
 
     /// <summary>The grain refused the message (bad input for its current state); nothing is written.</summary>
     public sealed record Reject(string Code, string Detail) : TurnDecision;
@@ -99,7 +103,11 @@ public sealed record ClaimedOutbox(
     string Body,
     string Template,
     int Attempt,
-    DateTimeOffset CreatedAt);
+    DateTimeOffset CreatedAt)
+{
+    /// <summary>The prompt this touch asks about (null for nudges without a question): email renders one-tap answers for it.</summary>
+    public string? PromptId { get; init; }
+}
 
 public abstract record OutboxResult
 {
@@ -180,6 +188,9 @@ public sealed record CohortStats(
     int ClientsWithLateActions);
 
 public sealed record TimerBacklog(long Due, TimeSpan OldestLag, long Total);
+
+/// <summary>One channel's pending outbox rows: <paramref name="Due"/> of them could be sent now; the oldest due waited <paramref name="OldestDueLag"/>.</summary>
+public sealed record OutboxBacklog(string Channel, long Pending, long Due, TimeSpan OldestDueLag);
 
 public sealed record ApiKeyRecord(
     string KeyHash,

@@ -1,4 +1,5 @@
 using CohortGrains.Runtime.Channels;
+using CohortGrains.Runtime.Diagnostics;
 using CohortGrains.Runtime.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -17,9 +18,11 @@ public sealed class OutboxProcessor(
     NodeIdentity node,
     RuntimeMetrics metrics,
     IOptions<WorkerOptions> options,
-    ILogger<OutboxProcessor> logger)
+    ILogger<OutboxProcessor> logger,
+    IOutboxPolicy? policy = null)
 {
-    private readonly Dictionary<string, IChannel> _channels = channels.ToDictionary(c => c.Name);
+    // The last registration of a name wins (as in DI), so a configured provider replaces the recording default.
+    private readonly Dictionary<string, IChannel> _channels = channels.GroupBy(c => c.Name).ToDictionary(g => g.Key, g => g.Last());
     private readonly WorkerOptions _options = options.Value;
 
     public Task<int> ProcessBatchAsync(CancellationToken ct) => ProcessBatchAsync(ct, ct);
@@ -36,13 +39,16 @@ public sealed class OutboxProcessor(
         await Parallel.ForEachAsync(claimed, new ParallelOptions { MaxDegreeOfParallelism = _options.MaxConcurrentSends, CancellationToken = stopStarting },
             async (row, _) =>
             {
+                using var correlation = Correlation.Begin(logger, Correlation.NewId());
                 try
                 {
                     await SendOneAsync(row, abort);
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
-                    logger.LogError(e, "Sending outbox row {OutboxId} for {Grain} failed unexpectedly; it will be retried after its lease", row.Id, row.Grain);
+                    // A provider library's exception text may quote the recipient: log it masked, not the raw exception.
+                    logger.LogError("Sending outbox row {OutboxId} for {Grain} via {Channel} failed unexpectedly (attempt {Attempt}); correlation {CorrelationId}; " +
+                        "it will be retried after its lease: {Error}", row.Id, row.Grain, row.Channel, row.Attempt, Correlation.Current, Redact.Text(e.ToString()));
                 }
             });
         return claimed.Count;
@@ -50,6 +56,14 @@ public sealed class OutboxProcessor(
 
     private async Task SendOneAsync(ClaimedOutbox row, CancellationToken ct)
     {
+        if (policy is not null && await policy.HoldUntilAsync(row, clock.GetUtcNow(), ct) is { } holdUntil)
+        {
+            // Not a failure: the row waits (this claim's attempt is spent, the retry budget is large enough for a night).
+            metrics.Sent(row.Channel, "held");
+            logger.LogInformation("Outbox row {OutboxId} via {Channel} is held for the client's quiet hours until {HoldUntil}", row.Id, row.Channel, holdUntil);
+            await store.CompleteOutboxAsync(row.Id, row.Attempt, new OutboxResult.Retry(holdUntil, $"held for quiet hours until {holdUntil:u}"), clock.GetUtcNow(), ct);
+            return;
+        }
         SendOutcome outcome = _channels.TryGetValue(row.Channel, out var channel)
             ? await channel.SendAsync(row, ct)
             : new SendOutcome.Permanent($"no channel '{row.Channel}' is configured on this node");
@@ -61,13 +75,28 @@ public sealed class OutboxProcessor(
                 new OutboxResult.Failed($"gave up after {row.Attempt} attempts: {t.Error}", null),
             SendOutcome.Transient t => new OutboxResult.Retry(now + RetryDelay(row.Attempt, t.RetryAfter), t.Error),
             SendOutcome.Permanent p => new OutboxResult.Failed(p.Error, p.ErrorCode),
+            SendOutcome.RecipientOptedOut o => new OutboxResult.Failed(o.Error, o.ErrorCode),
             _ => throw new InvalidOperationException(outcome.GetType().Name),
         };
+        if (outcome is SendOutcome.RecipientOptedOut optedOut)
+        {
+            // The client's own choice, not a fault: information, never an error flood; the grain falls back to email.
+            // Told before the row completes, so a crash in between repeats the (idempotent) message rather than losing it.
+            if (policy is not null) await policy.RecipientOptedOutAsync(row, optedOut, ct);
+            metrics.Sent(row.Channel, "opted-out");
+            logger.LogInformation("Outbox row {OutboxId} via {Channel} not sent: the recipient unsubscribed from sender {Sender} ({ErrorCode}); not retried",
+                row.Id, row.Channel, optedOut.Sender, optedOut.ErrorCode);
+            await store.CompleteOutboxAsync(row.Id, row.Attempt, result, now, ct);
+            return;
+        }
         metrics.Sent(row.Channel, result switch { OutboxResult.Sent => "sent", OutboxResult.Retry => "retry", _ => "failed" });
+        // One line per provider fault. Provider errors often quote the number or address: masked before logging.
         if (result is OutboxResult.Retry r)
-            logger.LogWarning("Send of outbox row {OutboxId} via {Channel} failed (attempt {Attempt}), retrying at {RetryAt}: {Error}", row.Id, row.Channel, row.Attempt, r.RetryAt, r.Error);
+            logger.LogWarning("Send of outbox row {OutboxId} for {Grain} via {Channel} to {Recipient} failed (attempt {Attempt}); correlation {CorrelationId}; retrying at {RetryAt}: {Error}",
+                row.Id, row.Grain, row.Channel, Redact.Recipient(row.Recipient), row.Attempt, Correlation.Current, r.RetryAt, Redact.Text(r.Error));
         else if (result is OutboxResult.Failed f)
-            logger.LogWarning("Send of outbox row {OutboxId} via {Channel} failed permanently: {Error}", row.Id, row.Channel, f.Error);
+            logger.LogWarning("Send of outbox row {OutboxId} for {Grain} via {Channel} to {Recipient} failed permanently (attempt {Attempt}, code {ErrorCode}); correlation {CorrelationId}: {Error}",
+                row.Id, row.Grain, row.Channel, Redact.Recipient(row.Recipient), row.Attempt, f.ErrorCode ?? "-", Correlation.Current, Redact.Text(f.Error));
         await store.CompleteOutboxAsync(row.Id, row.Attempt, result, now, ct);
     }
 

@@ -31,8 +31,9 @@ public sealed class TimerProcessor(GrainRuntime runtime, NodeIdentity node, IOpt
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
-                    // The lease runs out and the timer is claimed again (attempt + 1): a crash or a fault never loses it.
-                    logger.LogError(e, "Turn failed for timer {Timer} on {Grain} (attempt {Attempt})", timer.Name, timer.Grain, timer.Attempt);
+                    // GrainRuntime has logged it (one line per failed turn). The lease runs out and the timer is
+                    // claimed again (attempt + 1): a crash or a fault never loses it.
+                    logger.LogDebug(e, "Timer {Timer} on {Grain} stays leased until it is retried", timer.Name, timer.Grain);
                 }
             });
         return claimed.Count;

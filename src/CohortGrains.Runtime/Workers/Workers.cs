@@ -1,4 +1,3 @@
-using CohortGrains.Runtime.Cluster;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -20,7 +19,9 @@ public sealed class RuntimeWorker(
     IOptions<WorkerOptions> options,
     ILogger<RuntimeWorker> logger) : BackgroundService
 {
-    private readonly SemaphoreSlim _wake = new(0);
+    // One signal per loop: new work in this process wakes both the timer loop and the outbox loop.
+    private readonly SemaphoreSlim _wakeTimers = new(0);
+    private readonly SemaphoreSlim _wakeOutbox = new(0);
     // Cancelled only when the host's shutdown timeout runs out: until then running turns and sends may finish.
     private readonly CancellationTokenSource _abort = new();
 
@@ -38,8 +39,8 @@ public sealed class RuntimeWorker(
         try
         {
             await Task.WhenAll(
-                LoopAsync("timers", timers.ProcessBatchAsync, stopClaiming.Token),
-                LoopAsync("outbox", outbox.ProcessBatchAsync, stopClaiming.Token));
+                LoopAsync("timers", timers.ProcessBatchAsync, _wakeTimers, stopClaiming.Token),
+                LoopAsync("outbox", outbox.ProcessBatchAsync, _wakeOutbox, stopClaiming.Token));
         }
         finally
         {
@@ -66,17 +67,19 @@ public sealed class RuntimeWorker(
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
-        drain.Begin();
+        drain.BeginDrain();
         using var deadline = cancellationToken.Register(_abort.Cancel);
         await base.StopAsync(cancellationToken);
     }
 
     private void Wake()
     {
-        if (_wake.CurrentCount < 2) _wake.Release();
+        // A count of one is enough: the loop drains everything due once it wakes.
+        if (_wakeTimers.CurrentCount == 0) _wakeTimers.Release();
+        if (_wakeOutbox.CurrentCount == 0) _wakeOutbox.Release();
     }
 
-    private async Task LoopAsync(string name, Func<CancellationToken, CancellationToken, Task<int>> batch, CancellationToken ct)
+    private async Task LoopAsync(string name, Func<CancellationToken, CancellationToken, Task<int>> batch, SemaphoreSlim wake, CancellationToken ct)
     {
         while (!ct.IsCancellationRequested)
         {
@@ -96,15 +99,15 @@ public sealed class RuntimeWorker(
                 await Delay(TimeSpan.FromSeconds(1), ct);
                 continue;
             }
-            if (claimed == 0) await WaitForWorkAsync(ct);
+            if (claimed == 0) await WaitForWorkAsync(wake, ct);
         }
     }
 
-    private async Task WaitForWorkAsync(CancellationToken ct)
+    private async Task WaitForWorkAsync(SemaphoreSlim wake, CancellationToken ct)
     {
         try
         {
-            await _wake.WaitAsync(options.Value.IdlePoll, ct);
+            await wake.WaitAsync(options.Value.IdlePoll, ct);
         }
         catch (OperationCanceledException)
         {

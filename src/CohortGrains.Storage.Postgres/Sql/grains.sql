@@ -50,6 +50,17 @@ WHERE org_id = @OrgId AND grain_type = @GrainType AND version > 0 /**filters**/
 ORDER BY /**order**/
 LIMIT @Limit OFFSET @Offset;
 
+-- name: FindGrainsByPhone
+-- Inbound SMS names only a phone: the one lookup that crosses orgs (index grains_phone_any, migration 0002).
+SELECT org_id, grain_type, grain_key, version, updated_at,
+       display_name, cohort_id, coach_id, status, status_since, status_detail, risk, last_rating,
+       next_session_at, earliest_open_action_due, prompts_sent, replies, touches_sent, actions_total,
+       actions_done, escalations, escalations_caught, phone, email
+FROM grains
+WHERE phone = @Phone AND grain_type = @GrainType AND version > 0
+ORDER BY updated_at DESC, org_id, grain_key
+LIMIT @Limit;
+
 -- name: CohortStats
 -- Computed on read from the projections: no counter row that every client's turn would lock.
 SELECT cohort_id,

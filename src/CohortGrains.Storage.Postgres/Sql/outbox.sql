@@ -23,7 +23,7 @@ SET lease_owner = @Owner, lease_until = @LeaseUntil, attempt = o.attempt + 1, up
 FROM due
 WHERE o.id = due.id
 RETURNING o.id, o.org_id, o.grain_type, o.grain_key, o.idempotency_key, o.channel, o.recipient, o.subject, o.body,
-          o.template, o.attempt, o.created_at;
+          o.template, o.prompt_id, o.attempt, o.created_at;
 
 -- name: CompleteOutboxSent
 -- Every completion is fenced by the attempt claimed and applies to a pending row only.
@@ -49,6 +49,15 @@ UPDATE outbox
 SET provider_status = @Status, error_code = COALESCE(@ErrorCode, error_code), updated_at = @Now
 WHERE provider_message_id = @ProviderMessageId;
 
+-- name: FindOutboxByProviderMessageId
+-- A status callback that must reach the grain (e.g. a late 21610) finds its row by the provider's id.
+SELECT id, org_id, grain_type, grain_key, idempotency_key, channel, recipient, subject, body, template, prompt_id,
+       status, attempt, provider_message_id, provider_status, error, error_code, created_at, sent_at, updated_at
+FROM outbox
+WHERE provider_message_id = @ProviderMessageId
+ORDER BY id DESC
+LIMIT 1;
+
 -- name: ReleaseOutboxLeases
 UPDATE outbox SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = @Owner AND status = 'pending';
 
@@ -60,3 +69,14 @@ FROM outbox
 WHERE org_id = @OrgId /**filters**/
 ORDER BY id DESC
 LIMIT @Limit;
+
+-- name: OutboxBacklog
+-- Read at every metrics scrape: only pending rows (the partial index outbox_claim), grouped by channel.
+SELECT channel,
+       COUNT(*)                                          AS pending,
+       COUNT(*) FILTER (WHERE next_attempt_at <= @Now)   AS due,
+       MIN(next_attempt_at) FILTER (WHERE next_attempt_at <= @Now) AS oldest_due_at
+FROM outbox
+WHERE status = 'pending'
+GROUP BY channel
+ORDER BY channel;

@@ -19,7 +19,7 @@ WHERE id IN (
     ORDER BY next_attempt_at, id
     LIMIT @Max)
 RETURNING id, org_id, grain_type, grain_key, idempotency_key, channel, recipient, subject, body, template,
-          attempt, created_at;
+          prompt_id, attempt, created_at;
 
 -- name: CompleteOutboxSent
 -- Every completion is fenced by the attempt claimed and applies to a pending row only.
@@ -45,6 +45,15 @@ UPDATE outbox
 SET provider_status = @Status, error_code = COALESCE(@ErrorCode, error_code), updated_at = @Now
 WHERE provider_message_id = @ProviderMessageId;
 
+-- name: FindOutboxByProviderMessageId
+-- A status callback that must reach the grain (e.g. a late 21610) finds its row by the provider's id.
+SELECT id, org_id, grain_type, grain_key, idempotency_key, channel, recipient, subject, body, template, prompt_id,
+       status, attempt, provider_message_id, provider_status, error, error_code, created_at, sent_at, updated_at
+FROM outbox
+WHERE provider_message_id = @ProviderMessageId
+ORDER BY id DESC
+LIMIT 1;
+
 -- name: ReleaseOutboxLeases
 UPDATE outbox SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = @Owner;
 
@@ -56,3 +65,14 @@ FROM outbox
 WHERE org_id = @OrgId /**filters**/
 ORDER BY id DESC
 LIMIT @Limit;
+
+-- name: OutboxBacklog
+-- Read at every metrics scrape: only pending rows (the partial index outbox_claim), grouped by channel.
+SELECT channel,
+       COUNT(*)                                                          AS pending,
+       COALESCE(SUM(CASE WHEN next_attempt_at <= @Now THEN 1 ELSE 0 END), 0) AS due,
+       MIN(CASE WHEN next_attempt_at <= @Now THEN next_attempt_at END)    AS oldest_due_at
+FROM outbox
+WHERE status = 'pending'
+GROUP BY channel
+ORDER BY channel;

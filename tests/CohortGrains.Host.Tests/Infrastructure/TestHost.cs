@@ -26,6 +26,9 @@ public sealed class TestHost : WebApplicationFactory<Program>
 
     public Dictionary<string, string?> Settings { get; } = new();
 
+    /// <summary>Service replacements a test needs (a faulty channel, a store spy, a log capture), applied after the host's own.</summary>
+    public List<Action<IServiceCollection>> ServiceOverrides { get; } = [];
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Testing");
@@ -37,6 +40,7 @@ public sealed class TestHost : WebApplicationFactory<Program>
         {
             services.RemoveAll<TimeProvider>();
             services.AddSingleton<TimeProvider>(Clock);
+            foreach (var apply in ServiceOverrides) apply(services);
         });
     }
 

@@ -388,6 +388,33 @@ public abstract partial class GrainStoreContract
         Assert.Equal(new TimerBacklog(2, TimeSpan.FromMinutes(5), 3), await store.GetTimerBacklogAsync(T0, Ct));
     }
 
+    [Fact]
+    public async Task OutboxBacklogCountsPendingAndDueRowsPerChannel()
+    {
+        var store = await CreateStoreAsync();
+        Assert.Empty(await store.GetOutboxBacklogAsync(T0, Ct));
+
+        var email = new OutboxWrite("e1", "email", "ava@example.com", "Prep", "Bring it", "day6-prep", null);
+        await CommandAsync(store, Client("ana"), T0, Write("{}", outbox: [Sms("s1"), Sms("s2"), Sms("s3"), email]));
+        await CommandAsync(store, Client("ben"), T0.AddMinutes(1), Write("{}", outbox: [Sms("s4")]));
+        var claimed = await store.ClaimOutboxAsync("w1", T0, 10, Lease, Ct);
+        var s1 = claimed.Single(o => o.IdempotencyKey == "s1");
+        var e1 = claimed.Single(o => o.IdempotencyKey == "e1");
+        // Sent and failed rows are no longer backlog; a row waiting for its retry is pending but not due.
+        await store.CompleteOutboxAsync(s1.Id, s1.Attempt, new OutboxResult.Sent("SM1", "queued"), T0, Ct);
+        var s2 = claimed.Single(o => o.IdempotencyKey == "s2");
+        await store.CompleteOutboxAsync(s2.Id, s2.Attempt, new OutboxResult.Failed("blocked", "21610"), T0, Ct);
+        await store.CompleteOutboxAsync(e1.Id, e1.Attempt, new OutboxResult.Retry(T0.AddHours(1), "smtp timeout"), T0, Ct);
+
+        // s3 is leased but unsent (still due: a lease is not a send); s4 became due a minute later.
+        var backlog = await store.GetOutboxBacklogAsync(T0.AddMinutes(10), Ct);
+        Assert.Equal(
+            [new OutboxBacklog("email", 1, 0, TimeSpan.Zero), new OutboxBacklog("sms", 2, 2, TimeSpan.FromMinutes(10))],
+            backlog.OrderBy(b => b.Channel));
+        Assert.Equal(new OutboxBacklog("email", 1, 1, TimeSpan.FromMinutes(5)),
+            (await store.GetOutboxBacklogAsync(T0.AddMinutes(65), Ct)).Single(b => b.Channel == "email"));
+    }
+
     // ---------------------------------------------------------------- outbox
 
     [Fact]
@@ -493,6 +520,32 @@ public abstract partial class GrainStoreContract
     }
 
     [Fact]
+    public async Task AClaimedOutboxRowCarriesItsPromptId()
+    {
+        var store = await CreateStoreAsync();
+        await CommandAsync(store, Client("ana"), T0, Write("{}", outbox:
+            [Sms("k1"), new("k2", "email", "ana@example.com", "Prep", "body", "day6", null)]));
+
+        var claimed = await store.ClaimOutboxAsync("w1", T0, 10, Lease, Ct);
+
+        Assert.Equal([("k1", "p1"), ("k2", null)], claimed.Select(o => (o.IdempotencyKey, o.PromptId)));
+    }
+
+    [Fact]
+    public async Task AnOutboxRowIsFoundByItsProviderMessageId()
+    {
+        var store = await CreateStoreAsync();
+        await CommandAsync(store, Client("ana", org: "org2"), T0, Write("{}", outbox: [Sms("k1"), Sms("k2")]));
+        var claimed = await store.ClaimOutboxAsync("w1", T0, 10, Lease, Ct);
+        await store.CompleteOutboxAsync(claimed[1].Id, claimed[1].Attempt, new OutboxResult.Sent("SM2", "queued"), T0, Ct);
+
+        var row = await store.FindOutboxByProviderMessageIdAsync("SM2", Ct);
+
+        Assert.Equal(("k2", Client("ana", org: "org2"), "p1", OutboxStatus.Sent), (row?.IdempotencyKey, row?.Grain, row?.PromptId, row?.Status));
+        Assert.Null(await store.FindOutboxByProviderMessageIdAsync("SM-unknown", Ct));
+    }
+
+    [Fact]
     public async Task OutboxQueryFiltersAndPagesNewestFirst()
     {
         var store = await CreateStoreAsync();
@@ -568,6 +621,27 @@ public abstract partial class GrainStoreContract
         Assert.Equal(["ben", "cy"], await Keys(all with { Offset = 1, Limit = 5 }));
         Assert.Equal(["ana"], await Keys(all with { Limit = 1 }));
         Assert.Equal(["kim"], await Keys(new GrainQuery("org1", "Coach")));
+    }
+
+    [Fact]
+    public async Task GrainsAreFoundByPhoneAcrossOrgsNewestFirst()
+    {
+        var store = await CreateStoreAsync();
+        async Task Add(GrainId id, string? phone, DateTimeOffset at) =>
+            await CommandAsync(store, id, at, Write("{}", new GrainProjection { Status = "on-track", Phone = phone }));
+        await Add(Client("ana"), "+1001", T0);
+        await Add(Client("bea", org: "org2"), "+1001", T0.AddMinutes(2));
+        await Add(Client("cy", org: "org3"), "+1001", T0.AddMinutes(1));
+        await Add(Client("dan"), "+1002", T0.AddMinutes(3));
+        await Add(Client("eve"), null, T0.AddMinutes(4));
+        await Add(Coach("kim"), "+1001", T0.AddMinutes(5));
+
+        var found = await store.FindGrainsByPhoneAsync("ClientLoop", "+1001", 10, Ct);
+
+        Assert.Equal([Client("bea", org: "org2"), Client("cy", org: "org3"), Client("ana")], found.Select(r => r.Id));
+        Assert.Equal(("+1001", "on-track"), (found[0].Projection.Phone, found[0].Projection.Status));
+        Assert.Single(await store.FindGrainsByPhoneAsync("ClientLoop", "+1001", 1, Ct));
+        Assert.Empty(await store.FindGrainsByPhoneAsync("ClientLoop", "+1009", 10, Ct));
     }
 
     [Fact]

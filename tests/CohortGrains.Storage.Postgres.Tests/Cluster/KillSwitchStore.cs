@@ -9,7 +9,7 @@ public sealed class NodeKilledException(string node) : Exception($"node {node} w
 /// cut off (their transactions roll back, or commit if COMMIT already reached the server) and every later call fails,
 /// so the node can neither finish its turns, nor release its leases, nor deregister.
 /// </summary>
-public sealed class KillSwitchStore(PostgresGrainStore inner, string node) : IGrainStore, IMembershipStore
+public sealed class KillSwitchStore(PostgresGrainStore inner, string node) : IGrainStore
 {
     private readonly CancellationTokenSource _killed = new();
     private int _killAfterTurns = int.MaxValue;
@@ -53,7 +53,13 @@ public sealed class KillSwitchStore(PostgresGrainStore inner, string node) : IGr
         Call(t => inner.CompleteOutboxAsync(outboxId, attempt, result, now, t), ct);
     public Task<bool> UpdateDeliveryStatusAsync(string providerMessageId, string status, string? errorCode, DateTimeOffset now, CancellationToken ct) =>
         Call(t => inner.UpdateDeliveryStatusAsync(providerMessageId, status, errorCode, now, t), ct);
+    public Task<OutboxRow?> FindOutboxByProviderMessageIdAsync(string providerMessageId, CancellationToken ct) =>
+        Call(t => inner.FindOutboxByProviderMessageIdAsync(providerMessageId, t), ct);
     public Task ReleaseLeasesAsync(string owner, CancellationToken ct) => Call(t => inner.ReleaseLeasesAsync(owner, t), ct);
+    public Task<IReadOnlyList<GrainRow>> FindGrainsByPhoneAsync(string grainType, string phone, int limit, CancellationToken ct) =>
+        Call(t => inner.FindGrainsByPhoneAsync(grainType, phone, limit, t), ct);
+    public Task<IReadOnlyList<OutboxBacklog>> GetOutboxBacklogAsync(DateTimeOffset now, CancellationToken ct) =>
+        Call(t => inner.GetOutboxBacklogAsync(now, t), ct);
     public Task<IReadOnlyList<GrainRow>> QueryGrainsAsync(GrainQuery query, CancellationToken ct) => Call(t => inner.QueryGrainsAsync(query, t), ct);
     public Task<IReadOnlyList<CohortStats>> GetCohortStatsAsync(string orgId, IReadOnlyCollection<string>? cohortIds, DateTimeOffset now, CancellationToken ct) =>
         Call(t => inner.GetCohortStatsAsync(orgId, cohortIds, now, t), ct);

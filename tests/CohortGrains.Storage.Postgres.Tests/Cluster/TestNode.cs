@@ -57,7 +57,7 @@ public sealed class TestNode : IAsyncDisposable
     {
         if (_stopped) return;
         _stopped = true;
-        Drain.Begin();
+        Drain.BeginDrain();
         using var timeout = new CancellationTokenSource(deadline ?? TimeSpan.FromSeconds(30));
         await Task.WhenAll(Membership.StopAsync(timeout.Token), Worker.StopAsync(timeout.Token));
     }

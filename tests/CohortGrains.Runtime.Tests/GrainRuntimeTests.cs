@@ -1,0 +1,66 @@
+using System.Collections.Immutable;
+using CohortGrains.Domain.ClientLoops;
+using CohortGrains.Domain.Coaches;
+using CohortGrains.Domain.Programs;
+using CohortGrains.Runtime.Storage;
+
+namespace CohortGrains.Runtime.Tests;
+
+public sealed class GrainRuntimeTests
+{
+    private static readonly GrainId Client = new("org1", ClientLoopDecider.GrainType, "cli_1");
+    private static readonly GrainId Coach = new("org1", CoachDecider.GrainType, "coa_1");
+
+    private static async Task<RuntimeFixture> WithClientInSessionAsync(ScriptedChannel sms)
+    {
+        var fx = new RuntimeFixture([sms, new ScriptedChannel("email"), new ScriptedChannel("inapp")]);
+        var program = ProgramDefinition.Default(new SessionSchedule(DayOfWeek.Monday, new TimeOnly(10, 0), "UTC"));
+        await fx.Runtime.SendAsync<CoachState>(Coach, new CreateCoach("coa_1", "Maya Chen", null, "UTC",
+            [new AvailabilityWindow(DayOfWeek.Wednesday, new TimeOnly(9, 0), new TimeOnly(10, 0))]), default);
+        await fx.Runtime.SendAsync<ClientLoopState>(Client, new Enroll("cli_1", "coh_1", "coa_1", "Maya Chen",
+            new ClientProfile("Ava Brooks", "+14155550101", null, "UTC", 9), new Consent(true), program), default);
+        await fx.Runtime.SendAsync<ClientLoopState>(Client, new SessionCompleted(fx.Clock.GetUtcNow(), fx.Clock.GetUtcNow().AddDays(7),
+            [new NewActionItem("Make two prospecting calls", null, null)], new SessionNote("a", "b", "c", "d", "e"), program), default);
+        return fx;
+    }
+
+    [Fact]
+    public async Task ACommandTurnWritesTheStateAndItsRemindersInOneVersion()
+    {
+        using var fx = await WithClientInSessionAsync(new ScriptedChannel("sms"));
+        var stored = await fx.Store.LoadAsync(Client, default);
+        Assert.Equal(2, stored!.Version); // enrol, session
+        Assert.Equal(3, (await fx.Store.GetTimerBacklogAsync(fx.Clock.GetUtcNow(), default)).Total); // day2, day5, day6
+    }
+
+    [Fact]
+    public async Task AStuckReplyReachesTheCoachAndComesBackAsASlotOfferThroughDurableMessages()
+    {
+        var sms = new ScriptedChannel("sms");
+        using var fx = await WithClientInSessionAsync(sms);
+        var call = await fx.Runtime.SendAsync<ClientLoopState>(Client, new CheckInReplied(1, "blocked", null, Domain.Common.Channel.Sms), default);
+        Assert.Equal(ClientStatus.Stuck, Assert.IsType<GrainCall<ClientLoopState>.Ok>(call).State.Status);
+
+        // Before the workers run, the alert exists only as a durable message row: the coach has not seen it yet.
+        Assert.Empty((await fx.Runtime.GetAsync<CoachState>(Coach, default))!.Alerts);
+        Assert.Equal(1, (await fx.Store.GetTimerBacklogAsync(fx.Clock.GetUtcNow(), default)).Due);
+
+        await fx.Pump.RunUntilIdleAsync();
+        var coach = await fx.Runtime.GetAsync<CoachState>(Coach, default);
+        var alert = Assert.Single(coach!.Alerts);
+        Assert.Equal(new DateTimeOffset(2026, 3, 4, 9, 0, 0, TimeSpan.Zero), alert.OfferedSlot);
+        var offer = Assert.Single(sms.Calls);
+        Assert.Contains("Wed 09:00", offer.Body);
+        Assert.Equal("ClientLoop/org1/cli_1/offer-e1", offer.IdempotencyKey);
+    }
+
+    [Fact]
+    public async Task ARejectedCommandChangesNothing()
+    {
+        using var fx = await WithClientInSessionAsync(new ScriptedChannel("sms"));
+        var before = await fx.Store.LoadAsync(Client, default);
+        var call = await fx.Runtime.SendAsync<ClientLoopState>(Client, new ActionItemCompleted("s9-a9"), default);
+        Assert.IsType<GrainCall<ClientLoopState>.Rejected>(call);
+        Assert.Equal(before!.Version, (await fx.Store.LoadAsync(Client, default))!.Version);
+    }
+}

@@ -1,0 +1,117 @@
+using CohortGrains.Runtime.Channels;
+using CohortGrains.Runtime.Storage;
+
+namespace CohortGrains.Runtime.Tests;
+
+/// <summary>Provider faults never lose a touch: transient ones are retried with backoff, permanent ones are recorded with the reason.</summary>
+public sealed class OutboxProcessorTests
+{
+    private static readonly GrainId Grain = new("org1", "ClientLoop", "cli_1");
+
+    private static async Task EnqueueAsync(RuntimeFixture fx, string key = "org1/cli_1/s1-day2") =>
+        await fx.Store.RunTurnAsync(Grain, TurnTrigger.FromCommand, fx.Clock.GetUtcNow(), _ =>
+            new TurnDecision.Write("{}", new GrainProjection(), [], [], [new OutboxWrite(key, "sms", "+14155550101", null, "Started yet?", "day2", "s1-day2")], []),
+            default);
+
+    private static async Task<OutboxRow> RowAsync(RuntimeFixture fx) => Assert.Single(await fx.Store.QueryOutboxAsync(new OutboxQuery("org1"), default));
+
+    [Fact]
+    public async Task TransientFaultsAreRetriedWithGrowingJitteredBackoffUntilSent()
+    {
+        var channel = new ScriptedChannel("sms", new SendOutcome.Transient("HTTP 503"), new SendOutcome.Transient("HTTP 500"));
+        using var fx = new RuntimeFixture([channel]);
+        await EnqueueAsync(fx);
+
+        Assert.Equal(1, await fx.Outbox.ProcessBatchAsync(default));
+        var row = await RowAsync(fx);
+        Assert.Equal((OutboxStatus.Pending, 1, "HTTP 503"), (row.Status, row.Attempt, row.Error));
+
+        // First retry waits half to all of the 10 s base: not before 5 s, surely by 10 s.
+        fx.Clock.Advance(TimeSpan.FromSeconds(4.9));
+        Assert.Equal(0, await fx.Outbox.ProcessBatchAsync(default));
+        fx.Clock.Advance(TimeSpan.FromSeconds(5.2));
+        Assert.Equal(1, await fx.Outbox.ProcessBatchAsync(default));
+
+        // Second retry: 10–20 s.
+        fx.Clock.Advance(TimeSpan.FromSeconds(9.9));
+        Assert.Equal(0, await fx.Outbox.ProcessBatchAsync(default));
+        fx.Clock.Advance(TimeSpan.FromSeconds(10.2));
+        Assert.Equal(1, await fx.Outbox.ProcessBatchAsync(default));
+
+        row = await RowAsync(fx);
+        Assert.Equal((OutboxStatus.Sent, 3, "SM3", "queued"), (row.Status, row.Attempt, row.ProviderMessageId, row.ProviderStatus));
+        Assert.Equal(3, channel.Calls.Count);
+    }
+
+    [Fact]
+    public async Task RetryAfterFromTheProviderIsHonoured()
+    {
+        var channel = new ScriptedChannel("sms", new SendOutcome.Transient("HTTP 429", TimeSpan.FromMinutes(2)));
+        using var fx = new RuntimeFixture([channel]);
+        await EnqueueAsync(fx);
+        await fx.Outbox.ProcessBatchAsync(default);
+
+        fx.Clock.Advance(TimeSpan.FromSeconds(119));
+        Assert.Equal(0, await fx.Outbox.ProcessBatchAsync(default));
+        fx.Clock.Advance(TimeSpan.FromSeconds(2));
+        Assert.Equal(1, await fx.Outbox.ProcessBatchAsync(default));
+        Assert.Equal(OutboxStatus.Sent, (await RowAsync(fx)).Status);
+    }
+
+    [Fact]
+    public async Task AfterTheLastAttemptATransientFaultBecomesAFailureWithTheReason()
+    {
+        var always = Enumerable.Repeat<SendOutcome>(new SendOutcome.Transient("connection refused"), 10).ToArray();
+        using var fx = new RuntimeFixture([new ScriptedChannel("sms", always)], new Workers.WorkerOptions { MaxSendAttempts = 3 });
+        await EnqueueAsync(fx);
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal(1, await fx.Outbox.ProcessBatchAsync(default));
+            fx.Clock.Advance(TimeSpan.FromHours(2));
+        }
+        var row = await RowAsync(fx);
+        Assert.Equal(OutboxStatus.Failed, row.Status);
+        Assert.Contains("gave up after 3 attempts: connection refused", row.Error);
+        Assert.Equal(0, await fx.Outbox.ProcessBatchAsync(default));
+    }
+
+    [Fact]
+    public async Task APermanentFaultFailsAtOnceWithTheProvidersCode()
+    {
+        var channel = new ScriptedChannel("sms", new SendOutcome.Permanent("The 'To' number is not a valid phone number.", "21211"));
+        using var fx = new RuntimeFixture([channel]);
+        await EnqueueAsync(fx);
+        await fx.Outbox.ProcessBatchAsync(default);
+        fx.Clock.Advance(TimeSpan.FromDays(1));
+        Assert.Equal(0, await fx.Outbox.ProcessBatchAsync(default));
+        var row = await RowAsync(fx);
+        Assert.Equal((OutboxStatus.Failed, "21211"), (row.Status, row.ErrorCode));
+        Assert.Single(channel.Calls);
+    }
+
+    [Fact]
+    public async Task ASendCutOffByACrashIsSentAfterTheLeaseAndTheDeadNodesLateResultIsIgnored()
+    {
+        var channel = new ScriptedChannel("sms");
+        using var fx = new RuntimeFixture([channel]);
+        await EnqueueAsync(fx);
+        // Another node claims the row and dies before recording anything.
+        var dead = Assert.Single(await fx.Store.ClaimOutboxAsync("dead-node", fx.Clock.GetUtcNow(), 10, fx.Options.LeaseDuration, default));
+        Assert.Equal(0, await fx.Outbox.ProcessBatchAsync(default));
+
+        fx.Clock.Advance(fx.Options.LeaseDuration + TimeSpan.FromSeconds(1));
+        Assert.Equal(1, await fx.Outbox.ProcessBatchAsync(default));
+        Assert.Equal(OutboxStatus.Sent, (await RowAsync(fx)).Status);
+        Assert.False(await fx.Store.CompleteOutboxAsync(dead.Id, dead.Attempt, new OutboxResult.Failed("late", null), fx.Clock.GetUtcNow(), default));
+        Assert.Equal(OutboxStatus.Sent, (await RowAsync(fx)).Status);
+    }
+
+    [Fact]
+    public async Task ATouchForAChannelThisNodeDoesNotHaveFailsWithAClearReason()
+    {
+        using var fx = new RuntimeFixture([new ScriptedChannel("email")]);
+        await EnqueueAsync(fx);
+        await fx.Outbox.ProcessBatchAsync(default);
+        Assert.Contains("no channel 'sms'", (await RowAsync(fx)).Error);
+    }
+}
