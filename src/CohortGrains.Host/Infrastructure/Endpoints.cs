@@ -33,7 +33,8 @@ public static class Endpoints
             .MapSessions()
             .MapCheckIns()
             .MapDashboard()
-            .MapTouches();
+            .MapTouches()
+            .MapProgramArcFeatures();
 
         app.MapGet("/health/live", () => TypedResults.Ok(new { status = "live" })).AllowAnonymous();
         app.MapGet("/health/ready", async (IGrainStore store, CancellationToken ct) =>

@@ -1,0 +1,17 @@
+using CohortGrains.Host.Coaches;
+using CohortGrains.Host.Portal;
+using CohortGrains.Host.Programs;
+using CohortGrains.Host.Reflections;
+
+namespace CohortGrains.Host.Infrastructure;
+
+/// <summary>The program arc's features (issue 9), mapped with one call so Endpoints.cs stays a page.</summary>
+public static class ProgramArcEndpoints
+{
+    public static RouteGroupBuilder MapProgramArcFeatures(this RouteGroupBuilder api) => api
+        .MapReflections()
+        .MapProgramArc()
+        .MapCoachSettings()
+        .MapPortal()
+        .MapGroupSessions();
+}
