@@ -1,3 +1,4 @@
+using CohortGrains.Host.Analytics;
 using CohortGrains.Host.Coaches;
 using CohortGrains.Host.Portal;
 using CohortGrains.Host.Programs;
@@ -13,5 +14,6 @@ public static class ProgramArcEndpoints
         .MapProgramArc()
         .MapCoachSettings()
         .MapPortal()
-        .MapGroupSessions();
+        .MapGroupSessions()
+        .MapPromptAnalytics();
 }
