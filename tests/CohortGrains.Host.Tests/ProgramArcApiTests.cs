@@ -28,11 +28,11 @@ public static class Arc
         return id;
     }
 
-    public static async Task<string> EnrolAsync(Org org, string cohortId, string name, string phone)
+    public static async Task<string> EnrolAsync(Org org, string cohortId, string name, string phone, string? email = null)
     {
         var client = await org.Api.PostJsonAsync($"/api/v1/cohorts/{cohortId}/clients", new
         {
-            name, phone, email = name.Split(' ')[0].ToLowerInvariant() + "@example.com", timeZone = "America/New_York", preferredHour = 9, smsConsent = true,
+            name, phone, email = email ?? name.Split(' ')[0].ToLowerInvariant() + "@example.com", timeZone = "America/New_York", preferredHour = 9, smsConsent = true,
         }, 201);
         return client["clientId"]!.GetValue<string>();
     }

@@ -1,5 +1,6 @@
 using CohortGrains.Host.Analytics;
 using CohortGrains.Host.Coaches;
+using CohortGrains.Host.Imports;
 using CohortGrains.Host.Portal;
 using CohortGrains.Host.Programs;
 using CohortGrains.Host.Reflections;
@@ -15,5 +16,6 @@ public static class ProgramArcEndpoints
         .MapCoachSettings()
         .MapPortal()
         .MapGroupSessions()
-        .MapPromptAnalytics();
+        .MapPromptAnalytics()
+        .MapImportExport();
 }
