@@ -1,6 +1,7 @@
 using CohortGrains.Host.Analytics;
 using CohortGrains.Host.Coaches;
 using CohortGrains.Host.Imports;
+using CohortGrains.Host.Integrations;
 using CohortGrains.Host.Portal;
 using CohortGrains.Host.Programs;
 using CohortGrains.Host.Reflections;
@@ -17,5 +18,6 @@ public static class ProgramArcEndpoints
         .MapPortal()
         .MapGroupSessions()
         .MapPromptAnalytics()
-        .MapImportExport();
+        .MapImportExport()
+        .MapIntegrations();
 }
