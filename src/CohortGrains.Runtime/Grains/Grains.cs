@@ -109,7 +109,8 @@ public sealed class IntegrationsGrain : GrainBehavior<IntegrationsState, Integra
     protected override Decision<IntegrationsState> Decide(IntegrationsState? state, IntegrationsMessage message, DateTimeOffset now) =>
         IntegrationsDecider.Decide(state, message, now);
     protected override IntegrationsMessage Reminder(string name) => new IntegrationsReminderDue(name);
-    protected override GrainProjection Project(IntegrationsState s) => new() { Risk = s.Endpoints.Count };
+    // Nothing to aggregate: the endpoints are read from the state, one grain per org.
+    protected override GrainProjection Project(IntegrationsState s) => new();
 }
 
 /// <summary>The grain types a node can run, by name.</summary>
