@@ -34,7 +34,8 @@ public class ProgramArcTests
         var enrolledAt = A.T("2026-05-25T18:00Z"); // Mon 14:00 New York
         var loop = LoopScenario.Enrolled(A.Enroll() with { Norms = Norms }, enrolledAt);
 
-        loop.RunUntil(enrolledAt);
+        // Sent in the enrolment turn itself: no timer turn per client on a launch day.
+        Assert.Empty(loop.Timers);
         var (at, touch) = Assert.Single(loop.Sent);
         Assert.Equal(enrolledAt, at);
         Assert.Equal(("welcome", Channel.Email, "dana@example.com"), (touch.Id, touch.Channel, touch.Recipient));

@@ -73,12 +73,11 @@ public class SchemaV2Tests
         Assert.Equal(A.T("2026-06-30T15:00Z"), s.EndedEarlyAt);
         Assert.Equal(ClientStatus.Done, s.Status);
 
-        // It decides as the state it was written from, and its facts are what the analytics table was fed.
-        var fresh = SampleStatesV2.ClientLoop();
-        Assert.Equal(PromptAnalytics.Facts(fresh), PromptAnalytics.Facts(s));
-        var closing = new FeedbackSubmitted(FeedbackKind.Closing, [new("learned", "Ask early")], Channel.InApp);
-        Assert.Equal(JsonSerializer.Serialize(ClientLoopDecider.Decide(fresh, closing, A.T("2026-07-01T12:00Z")).State, DomainJson.Default.ClientLoopState),
-            JsonSerializer.Serialize(ClientLoopDecider.Decide(s, closing, A.T("2026-07-01T12:00Z")).State, DomainJson.Default.ClientLoopState));
+        // Its facts are what the analytics table was fed, and it carries on: the closing answers are taken after the early end.
+        Assert.Equal(PromptAnalytics.Facts(SampleStatesV2.ClientLoop()), PromptAnalytics.Facts(s));
+        var closing = ClientLoopDecider.Decide(s, new FeedbackSubmitted(FeedbackKind.Closing, [new("learned", "Ask early")], Channel.InApp), A.T("2026-07-01T12:00Z"));
+        Assert.Equal([FeedbackKind.Midpoint, FeedbackKind.Closing], closing.State!.Feedback.Select(f => f.Kind));
+        Assert.Empty(closing.Effects);
     }
 
     [Fact]

@@ -55,10 +55,11 @@ public static class ClientLoopDecider
         var state = new ClientLoopState(
             ClientLoopState.CurrentSchemaVersion, m.ClientId, m.CohortId, m.CoachId, m.CoachName, m.Profile, m.Consent, m.Program,
             ClientStatus.OnTrack, now, "enrolled", now, [], [], [], [], null, []) { Norms = m.Norms };
-        // The first message of the program carries the coach's norms, when the coach has set them.
-        var effects = new List<Effect>();
-        state = ScheduleArc(state, now, effects);
-        return Decision<ClientLoopState>.Accept(state, effects);
+        // The first message of the program carries the coach's norms, when the coach has set them. Sent in this turn
+        // unless it is quiet hours: on launch day thousands enrol at once, and a timer turn each would double the work.
+        return state.Norms is null
+            ? Decision<ClientLoopState>.Accept(state)
+            : OnArcDue(state, ProgramArc.ReminderPrefix + ProgramArc.Welcome, ProgramArc.Welcome, now);
     }
 
     private static Decision<ClientLoopState> OnSessionCompleted(ClientLoopState s, SessionCompleted m, DateTimeOffset now)
