@@ -37,7 +37,8 @@ public static class Endpoints
             .MapSessions()
             .MapCheckIns()
             .MapDashboard()
-            .MapTouches();
+            .MapTouches()
+            .MapProgramArcFeatures();
         // Outside /api/v1 and its API keys: Twilio signs its webhooks, email links carry signed tokens.
         app.MapGroup("/webhooks").MapTwilioWebhooks();
         app.MapEmailLinks();

@@ -8,7 +8,7 @@ namespace CohortGrains.Runtime.Tests.Contract;
 /// The behaviour every <see cref="IGrainStore"/> must show. An engine's test class derives from this and supplies a
 /// fresh, empty, migrated store per call. Time is always passed explicitly: nothing here waits on the wall clock.
 /// </summary>
-public abstract class GrainStoreContract
+public abstract partial class GrainStoreContract
 {
     /// <summary>A fresh empty store with every migration applied.</summary>
     protected abstract Task<IGrainStore> CreateStoreAsync();
