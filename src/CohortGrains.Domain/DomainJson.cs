@@ -2,6 +2,7 @@ using System.Text.Json.Serialization;
 using CohortGrains.Domain.ClientLoops;
 using CohortGrains.Domain.Coaches;
 using CohortGrains.Domain.Cohorts;
+using CohortGrains.Domain.Integrations;
 using CohortGrains.Domain.Orgs;
 
 namespace CohortGrains.Domain;
@@ -20,4 +21,7 @@ namespace CohortGrains.Domain;
 [JsonSerializable(typeof(CohortMessage))]
 [JsonSerializable(typeof(OrgState))]
 [JsonSerializable(typeof(OrgMessage))]
+[JsonSerializable(typeof(IntegrationsState))]
+[JsonSerializable(typeof(IntegrationsMessage))]
+[JsonSerializable(typeof(ClientEvent))]
 public sealed partial class DomainJson : JsonSerializerContext;

@@ -17,7 +17,8 @@ namespace CohortGrains.Storage.Postgres;
 public sealed partial class PostgresGrainStore : IGrainStore, IAsyncDisposable, IDisposable
 {
     private static readonly SqlCatalog _sql = SqlCatalog.Load(typeof(PostgresGrainStore).Assembly,
-        ".Sql.schema.sql", ".Sql.grains.sql", ".Sql.timers.sql", ".Sql.outbox.sql", ".Sql.api_keys.sql", ".Sql.nodes.sql");
+        ".Sql.schema.sql", ".Sql.grains.sql", ".Sql.timers.sql", ".Sql.outbox.sql", ".Sql.api_keys.sql", ".Sql.nodes.sql",
+        ".Sql.touch_stats.sql");
 
     private static readonly IReadOnlyList<SqlMigration> _migrations =
         SqlCatalog.LoadMigrations(typeof(PostgresGrainStore).Assembly);
@@ -216,6 +217,24 @@ public sealed partial class PostgresGrainStore : IGrainStore, IAsyncDisposable, 
         }
 
         foreach (var m in write.Messages) batch.BatchCommands.Add(MessageCommand(m, now));
+
+        foreach (var f in write.TouchFacts)
+        {
+            batch.BatchCommands.Add(new NpgsqlBatchCommand(_sql["UpsertTouchFact"])
+            {
+                Parameters =
+                {
+                    P("OrgId", id.OrgId), P("GrainKey", id.Key), P("TouchId", f.TouchId), P("CohortId", f.CohortId),
+                    P("CoachId", f.CoachId), P("Template", f.Template), P("TemplateVersion", f.TemplateVersion),
+                    P("Kind", f.Kind), P("Channel", f.Channel), P("SentAt", Instant.Utc(f.SentAt)), P("RepliedAt", f.RepliedAt),
+                    new NpgsqlParameter("ReplySeconds", NpgsqlDbType.Bigint)
+                    {
+                        Value = f.RepliedAt is { } r ? Math.Max(0, (long)(r - f.SentAt).TotalSeconds) : DBNull.Value,
+                    },
+                    P("Rating", f.Rating),
+                },
+            });
+        }
     }
 
     public async Task EnqueueMessagesAsync(IReadOnlyList<MessageWrite> messages, DateTimeOffset now, CancellationToken ct)
@@ -393,7 +412,10 @@ public sealed partial class PostgresGrainStore : IGrainStore, IAsyncDisposable, 
             (int)t.Clients,
             statuses[t.CohortId].ToDictionary(s => s.Status, s => (int)s.Clients),
             (int)t.PromptsSent, (int)t.Replies, (int)t.TouchesSent, (int)t.ActionsTotal, (int)t.ActionsDone,
-            (int)t.Escalations, (int)t.EscalationsCaught, (int)t.ClientsWithLateActions)).ToList();
+            (int)t.Escalations, (int)t.EscalationsCaught, (int)t.ClientsWithLateActions)
+        {
+            ClientsEndedEarly = (int)t.ClientsEndedEarly,
+        }).ToList();
     }
 
     public async Task<IReadOnlyList<OutboxRow>> QueryOutboxAsync(OutboxQuery query, CancellationToken ct)
@@ -403,12 +425,13 @@ public sealed partial class PostgresGrainStore : IGrainStore, IAsyncDisposable, 
         if (query.Status is not null) filters.Add("AND status = @Status");
         if (query.Channel is not null) filters.Add("AND channel = @Channel");
         if (query.BeforeId is not null) filters.Add("AND id < @BeforeId");
+        if (query.Recipient is not null) filters.Add("AND recipient = @Recipient");
         var sql = _sql["QueryOutbox"].Replace("/**filters**/", string.Join(" ", filters), StringComparison.Ordinal);
 
         await using var c = await _dataSource.OpenConnectionAsync(ct);
         var rows = await c.QueryAsync<OutboxRowData>(new CommandDefinition(sql, new
         {
-            query.OrgId, query.GrainKey, query.Status, query.Channel, query.BeforeId, query.Limit,
+            query.OrgId, query.GrainKey, query.Status, query.Channel, query.BeforeId, query.Limit, query.Recipient,
         }, cancellationToken: ct));
         return rows.Select(r => r.ToRow()).ToList();
     }
@@ -429,6 +452,25 @@ public sealed partial class PostgresGrainStore : IGrainStore, IAsyncDisposable, 
         var rows = await c.QueryAsync<OutboxBacklogData>(Cmd("OutboxBacklog", new { Now = now }, null, ct));
         return rows.Select(r => new OutboxBacklog(r.Channel, r.Pending, r.Due,
             r.OldestDueAt is { } oldest ? now - Instant.From(oldest) : TimeSpan.Zero)).ToList();
+    }
+
+    public async Task<IReadOnlyList<TemplateStats>> GetTemplateStatsAsync(TemplateStatsQuery query, CancellationToken ct)
+    {
+        var filters = new List<string>();
+        if (query.CohortId is not null) filters.Add("AND cohort_id = @CohortId");
+        if (query.Since is not null) filters.Add("AND sent_at >= @Since");
+        if (query.Until is not null) filters.Add("AND sent_at < @Until");
+        var sql = _sql["TemplateStats"]
+            .Replace("/**cohort**/", query.ByCohort ? "cohort_id" : "NULL::text", StringComparison.Ordinal)
+            .Replace("/**version**/", query.ByVersion ? "template_version" : "NULL::integer", StringComparison.Ordinal)
+            .Replace("/**filters**/", string.Join(" ", filters), StringComparison.Ordinal);
+
+        await using var c = await _dataSource.OpenConnectionAsync(ct);
+        var rows = await c.QueryAsync<TemplateStatsData>(new CommandDefinition(sql, new
+        {
+            query.OrgId, query.CohortId, Since = Instant.Utc(query.Since), Until = Instant.Utc(query.Until),
+        }, cancellationToken: ct));
+        return rows.Select(r => r.ToStats()).ToList();
     }
 
     // ---- API keys ----
@@ -509,6 +551,7 @@ public sealed partial class PostgresGrainStore : IGrainStore, IAsyncDisposable, 
             P("EarliestOpenActionDue", p.EarliestOpenActionDue), P("PromptsSent", p.PromptsSent),
             P("Replies", p.Replies), P("TouchesSent", p.TouchesSent), P("ActionsTotal", p.ActionsTotal),
             P("ActionsDone", p.ActionsDone), P("Escalations", p.Escalations),
-            P("EscalationsCaught", p.EscalationsCaught), P("Phone", p.Phone), P("Email", p.Email));
+            P("EscalationsCaught", p.EscalationsCaught), P("Phone", p.Phone), P("Email", p.Email),
+            new NpgsqlParameter("EndedEarly", NpgsqlDbType.Boolean) { Value = p.EndedEarly });
     }
 }

@@ -41,6 +41,7 @@ internal sealed class GrainRowData
     public int EscalationsCaught { get; set; }
     public string? Phone { get; set; }
     public string? Email { get; set; }
+    public bool EndedEarly { get; set; }
 
     public GrainRow ToGrainRow() => new(new GrainId(OrgId, GrainType, GrainKey), Version, Instant.From(UpdatedAt), new GrainProjection
     {
@@ -63,6 +64,7 @@ internal sealed class GrainRowData
         EscalationsCaught = EscalationsCaught,
         Phone = Phone,
         Email = Email,
+        EndedEarly = EndedEarly,
     });
 }
 
@@ -117,6 +119,28 @@ internal sealed class CohortStatsData
     public long Escalations { get; set; }
     public long EscalationsCaught { get; set; }
     public long ClientsWithLateActions { get; set; }
+    public long ClientsEndedEarly { get; set; }
+}
+
+internal sealed class TemplateStatsData
+{
+    public string? CohortId { get; set; }
+    public string Template { get; set; } = "";
+    public int? TemplateVersion { get; set; }
+    public string Kind { get; set; } = "";
+    public long Sent { get; set; }
+    public long Replied { get; set; }
+    public double? MedianReplySeconds { get; set; }
+    public long Rating1 { get; set; }
+    public long Rating2 { get; set; }
+    public long Rating3 { get; set; }
+    public long Rating4 { get; set; }
+    public long Rating5 { get; set; }
+    public DateTime FirstSentAt { get; set; }
+    public DateTime LastSentAt { get; set; }
+
+    public TemplateStats ToStats() => new(CohortId, Template, TemplateVersion, Kind, (int)Sent, (int)Replied, MedianReplySeconds,
+        [(int)Rating1, (int)Rating2, (int)Rating3, (int)Rating4, (int)Rating5], Instant.From(FirstSentAt), Instant.From(LastSentAt));
 }
 
 internal sealed class CohortStatusCountData

@@ -40,6 +40,7 @@ internal sealed class GrainRowData
     public long EscalationsCaught { get; set; }
     public string? Phone { get; set; }
     public string? Email { get; set; }
+    public long EndedEarly { get; set; }
 
     public GrainId Id => new(OrgId, GrainType, GrainKey);
 
@@ -66,6 +67,7 @@ internal sealed class GrainRowData
         EscalationsCaught = (int)EscalationsCaught,
         Phone = Phone,
         Email = Email,
+        EndedEarly = EndedEarly != 0,
     });
 
     /// <summary>Parameters for InsertGrain / UpdateGrain.</summary>
@@ -98,6 +100,7 @@ internal sealed class GrainRowData
         p.EscalationsCaught,
         p.Phone,
         p.Email,
+        EndedEarly = p.EndedEarly ? 1 : 0,
     };
 }
 
@@ -166,6 +169,28 @@ internal sealed class CohortStatsData
     public long Escalations { get; set; }
     public long EscalationsCaught { get; set; }
     public long ClientsWithLateActions { get; set; }
+    public long ClientsEndedEarly { get; set; }
+}
+
+internal sealed class TemplateStatsData
+{
+    public string? CohortId { get; set; }
+    public string Template { get; set; } = "";
+    public long? TemplateVersion { get; set; }
+    public string Kind { get; set; } = "";
+    public long Sent { get; set; }
+    public long Replied { get; set; }
+    public double? MedianReplySeconds { get; set; }
+    public long Rating1 { get; set; }
+    public long Rating2 { get; set; }
+    public long Rating3 { get; set; }
+    public long Rating4 { get; set; }
+    public long Rating5 { get; set; }
+    public long FirstSentAt { get; set; }
+    public long LastSentAt { get; set; }
+
+    public TemplateStats ToStats() => new(CohortId, Template, (int?)TemplateVersion, Kind, (int)Sent, (int)Replied, MedianReplySeconds,
+        [(int)Rating1, (int)Rating2, (int)Rating3, (int)Rating4, (int)Rating5], Instant.FromMs(FirstSentAt), Instant.FromMs(LastSentAt));
 }
 
 internal sealed class CohortStatusCountData

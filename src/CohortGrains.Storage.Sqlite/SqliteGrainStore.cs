@@ -14,7 +14,7 @@ namespace CohortGrains.Storage.Sqlite;
 public sealed partial class SqliteGrainStore : IGrainStore, IDisposable
 {
     private static readonly SqlCatalog _sql = SqlCatalog.Load(typeof(SqliteGrainStore).Assembly,
-        ".Sql.schema.sql", ".Sql.grains.sql", ".Sql.timers.sql", ".Sql.outbox.sql", ".Sql.api_keys.sql");
+        ".Sql.schema.sql", ".Sql.grains.sql", ".Sql.timers.sql", ".Sql.outbox.sql", ".Sql.api_keys.sql", ".Sql.touch_stats.sql");
 
     private static readonly IReadOnlyList<SqlMigration> _migrations =
         SqlCatalog.LoadMigrations(typeof(SqliteGrainStore).Assembly);
@@ -178,6 +178,16 @@ public sealed partial class SqliteGrainStore : IGrainStore, IDisposable
         }
 
         await InsertMessagesAsync(c, tx, write.Messages, now, ct);
+
+        foreach (var f in write.TouchFacts)
+        {
+            await c.ExecuteAsync(Cmd("UpsertTouchFact", new
+            {
+                id.OrgId, GrainKey = id.Key, f.TouchId, f.CohortId, f.CoachId, f.Template, f.TemplateVersion, f.Kind, f.Channel,
+                SentAt = Instant.ToMs(f.SentAt), RepliedAt = Instant.ToMs(f.RepliedAt),
+                ReplySeconds = f.RepliedAt is { } r ? (long?)Math.Max(0, (long)(r - f.SentAt).TotalSeconds) : null, f.Rating,
+            }, tx, ct));
+        }
     }
 
     private static Task DeleteTriggerAsync(SqliteConnection c, SqliteTransaction tx, GrainId id,
@@ -326,7 +336,10 @@ public sealed partial class SqliteGrainStore : IGrainStore, IDisposable
             (int)t.Clients,
             statuses[t.CohortId].ToDictionary(s => s.Status, s => (int)s.Clients),
             (int)t.PromptsSent, (int)t.Replies, (int)t.TouchesSent, (int)t.ActionsTotal, (int)t.ActionsDone,
-            (int)t.Escalations, (int)t.EscalationsCaught, (int)t.ClientsWithLateActions)).ToList();
+            (int)t.Escalations, (int)t.EscalationsCaught, (int)t.ClientsWithLateActions)
+        {
+            ClientsEndedEarly = (int)t.ClientsEndedEarly,
+        }).ToList();
     }
 
     public async Task<IReadOnlyList<OutboxRow>> QueryOutboxAsync(OutboxQuery query, CancellationToken ct)
@@ -336,12 +349,13 @@ public sealed partial class SqliteGrainStore : IGrainStore, IDisposable
         if (query.Status is not null) filters.Add("AND status = @Status");
         if (query.Channel is not null) filters.Add("AND channel = @Channel");
         if (query.BeforeId is not null) filters.Add("AND id < @BeforeId");
+        if (query.Recipient is not null) filters.Add("AND recipient = @Recipient");
         var sql = _sql["QueryOutbox"].Replace("/**filters**/", string.Join(" ", filters), StringComparison.Ordinal);
 
         await using var c = await OpenAsync(ct);
         var rows = await c.QueryAsync<OutboxRowData>(new CommandDefinition(sql, new
         {
-            query.OrgId, query.GrainKey, query.Status, query.Channel, query.BeforeId, query.Limit,
+            query.OrgId, query.GrainKey, query.Status, query.Channel, query.BeforeId, query.Limit, query.Recipient,
         }, cancellationToken: ct));
         return rows.Select(r => r.ToRow()).ToList();
     }
@@ -360,6 +374,25 @@ public sealed partial class SqliteGrainStore : IGrainStore, IDisposable
         var rows = await c.QueryAsync<OutboxBacklogData>(Cmd("OutboxBacklog", new { Now = Instant.ToMs(now) }, null, ct));
         return rows.Select(r => new OutboxBacklog(r.Channel, r.Pending, r.Due,
             r.OldestDueAt is { } oldest ? now - Instant.FromMs(oldest) : TimeSpan.Zero)).ToList();
+    }
+
+    public async Task<IReadOnlyList<TemplateStats>> GetTemplateStatsAsync(TemplateStatsQuery query, CancellationToken ct)
+    {
+        var filters = new List<string>();
+        if (query.CohortId is not null) filters.Add("AND cohort_id = @CohortId");
+        if (query.Since is not null) filters.Add("AND sent_at >= @Since");
+        if (query.Until is not null) filters.Add("AND sent_at < @Until");
+        var sql = _sql["TemplateStats"]
+            .Replace("/**cohort**/", query.ByCohort ? "cohort_id" : "NULL", StringComparison.Ordinal)
+            .Replace("/**version**/", query.ByVersion ? "template_version" : "NULL", StringComparison.Ordinal)
+            .Replace("/**filters**/", string.Join(" ", filters), StringComparison.Ordinal);
+
+        await using var c = await OpenAsync(ct);
+        var rows = await c.QueryAsync<TemplateStatsData>(new CommandDefinition(sql, new
+        {
+            query.OrgId, query.CohortId, Since = Instant.ToMs(query.Since), Until = Instant.ToMs(query.Until),
+        }, cancellationToken: ct));
+        return rows.Select(r => r.ToStats()).ToList();
     }
 
     // ---- API keys ----

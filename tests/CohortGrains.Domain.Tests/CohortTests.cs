@@ -37,8 +37,8 @@ public class CohortTests
 
         var d = CohortDecider.Decide(active, new EndCohort(["client-1", "client-2", "client-3"]), Now.AddDays(56));
 
-        Assert.Equal(["client-1", "client-2", "client-3"], d.Effects.Cast<TellClient>().Select(t => t.ClientId));
-        Assert.All(d.Effects.Cast<TellClient>(), t => Assert.IsType<ProgramEnded>(t.Message));
+        Assert.Equal(["client-1", "client-2", "client-3"], d.Effects.OfType<TellClient>().Select(t => t.ClientId));
+        Assert.All(d.Effects.OfType<TellClient>(), t => Assert.IsType<ProgramEnded>(t.Message));
     }
 
     [Fact]

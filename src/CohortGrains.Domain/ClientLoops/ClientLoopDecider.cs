@@ -2,13 +2,15 @@ using System.Collections.Immutable;
 using System.Globalization;
 using CohortGrains.Domain.Coaches;
 using CohortGrains.Domain.Common;
+using CohortGrains.Domain.Integrations;
 using CohortGrains.Domain.Programs;
 
 namespace CohortGrains.Domain.ClientLoops;
 
 /// <summary>
 /// The check-in loop of one client, as a pure function: (state, message, now) → (state', effects).
-/// Reminder names: "touch:{session}:{touchpointKey}", "silent:{promptId}", "offer:{escalationId}".
+/// Reminder names: "touch:{session}:{touchpointKey}", "silent:{promptId}", "offer:{escalationId}",
+/// and the program arc's "arc:welcome", "arc:midpoint", "arc:closing" (see <see cref="ProgramArc"/>).
 /// </summary>
 public static partial class ClientLoopDecider
 {
@@ -38,6 +40,8 @@ public static partial class ClientLoopDecider
             ProgramEnded m => OnProgramEnded(state, m, now),
             SlotOffered m => OnSlotOffered(state, m, now),
             EscalationHandled m => OnEscalationHandled(state, m),
+            ReflectionSubmitted m => OnReflection(state, m, now),
+            FeedbackSubmitted m => OnFeedback(state, m, now),
             _ => throw new ArgumentOutOfRangeException(nameof(message), message.GetType().Name),
         };
     }
@@ -51,8 +55,12 @@ public static partial class ClientLoopDecider
             return Decision<ClientLoopState>.Reject(Rejection.Invalid, "profile.preferredHour must be between 0 and 23");
         var state = new ClientLoopState(
             ClientLoopState.CurrentSchemaVersion, m.ClientId, m.CohortId, m.CoachId, m.CoachName, m.Profile, m.Consent, m.Program,
-            ClientStatus.OnTrack, now, "enrolled", now, [], [], [], [], null, []);
-        return Decision<ClientLoopState>.Accept(state);
+            ClientStatus.OnTrack, now, "enrolled", now, [], [], [], [], null, []) { Norms = m.Norms };
+        // The first message of the program carries the coach's norms, when the coach has set them. Sent in this turn
+        // unless it is quiet hours: on launch day thousands enrol at once, and a timer turn each would double the work.
+        return state.Norms is null
+            ? Decision<ClientLoopState>.Accept(state)
+            : OnArcDue(state, ProgramArc.ReminderPrefix + ProgramArc.Welcome, ProgramArc.Welcome, now);
     }
 
     private static Decision<ClientLoopState> OnSessionCompleted(ClientLoopState s, SessionCompleted m, DateTimeOffset now)
@@ -64,26 +72,32 @@ public static partial class ClientLoopDecider
             return Decision<ClientLoopState>.Reject(Rejection.Invalid, "every action item needs a description");
         if (m.NextSessionAt <= m.OccurredAt)
             return Decision<ClientLoopState>.Reject(Rejection.Invalid, "the next session must be after this one");
+        // A scheduler that redelivers its event (timeouts, at-least-once queues) must not log the session twice.
+        if (m.SourceEventId is not null && s.Sessions.Any(x => x.SourceEventId == m.SourceEventId)) return Decision<ClientLoopState>.Unchanged(s);
+        if (m.GroupSessionId is not null && s.Sessions.Any(x => x.GroupSessionId == m.GroupSessionId)) return Decision<ClientLoopState>.Unchanged(s);
 
         var number = s.Sessions.Count + 1;
         var items = m.Items.Select((item, i) => new ActionItem($"s{number}-a{i + 1}", item.What.Trim(), item.ByWhen, item.Notice?.Trim())).ToImmutableList();
-        var session = new SessionRecord(number, m.OccurredAt, m.NextSessionAt, items, m.Note);
+        var session = new SessionRecord(number, m.OccurredAt, m.NextSessionAt, items, m.Note) { GroupSessionId = m.GroupSessionId, SourceEventId = m.SourceEventId };
 
         var effects = new List<Effect>();
-        effects.AddRange(s.Reminders.Select(r => new CancelReminder(r)));
+        // The cycle's touches restart; the program arc's messages (welcome, midpoint, closing) outlive a session.
+        var (arc, cycle) = (s.Reminders.Where(ProgramArc.IsArcReminder).ToImmutableList(), s.Reminders.Where(r => !ProgramArc.IsArcReminder(r)));
+        effects.AddRange(cycle.Select(r => new CancelReminder(r)));
         var next = s with
         {
             Program = m.Program,
             Sessions = s.Sessions.Add(session),
             OpenPromptId = null,
-            Reminders = [],
+            Reminders = arc,
             // A session starts a new cycle: whatever the client was, the coach has just seen them.
             Status = ClientStatus.OnTrack,
             StatusSince = now,
             StatusDetail = $"session {number} logged",
             StatusBeforePause = null,
         };
-        return Decision<ClientLoopState>.Accept(ScheduleCadence(next, now, effects), effects);
+        next = ScheduleCadence(next, now, effects);
+        return Decision<ClientLoopState>.Accept(ScheduleArc(next, now, effects), effects);
     }
 
     /// <summary>Schedules every touchpoint of the current session not sent yet (used after a session and on resume).</summary>
@@ -132,6 +146,7 @@ public static partial class ClientLoopDecider
             ["touch", var session, var key] => OnTouchDue(fired, m.Name, int.Parse(session, CultureInfo.InvariantCulture), key, now),
             ["silent", var promptId] => OnSilenceDue(fired, promptId, now),
             ["offer", var escalationId] => SendSlotOffer(fired, escalationId, now),
+            ["arc", var kind] => OnArcDue(fired, m.Name, kind, now),
             _ => Decision<ClientLoopState>.Unchanged(fired),
         };
     }
@@ -155,15 +170,17 @@ public static partial class ClientLoopDecider
         if (sentThisWeek >= s.Program.WeeklyCap)
         {
             var skipped = new TouchRecord(touchId, sessionNumber, key, tp.Channel, now, "", tp.AsksForReply, true,
-                $"weekly cap of {s.Program.WeeklyCap} touches reached");
+                $"weekly cap of {s.Program.WeeklyCap} touches reached") { TemplateVersion = tp.TemplateVersion };
             return Decision<ClientLoopState>.Accept(s with { Touches = s.Touches.Add(skipped) });
         }
 
         var body = Templates.Render(tp.Template ?? Templates.Default(tp.Kind), s);
         var (channel, recipient) = ChooseChannel(s, tp.Channel);
+        // A reply to the prep email is the client's reflection on the session (the inbound email path files it so).
+        if (tp.Kind == TouchKind.Prep && channel == Channel.Email) body += Templates.Render(Templates.PrepReflectionInvite, s);
         var promptId = tp.AsksForReply ? touchId : null;
         var touch = new Touch(touchId, channel, recipient, channel == Channel.Email ? Templates.Subject(tp.Kind, s) : null, body, key, promptId);
-        var record = new TouchRecord(touchId, sessionNumber, key, channel, now, body, tp.AsksForReply, true);
+        var record = new TouchRecord(touchId, sessionNumber, key, channel, now, body, tp.AsksForReply, true) { TemplateVersion = tp.TemplateVersion };
 
         var effects = new List<Effect> { new SendTouch(touch) };
         var next = s with { Touches = s.Touches.Add(record), OpenPromptId = promptId ?? s.OpenPromptId };
@@ -214,7 +231,8 @@ public static partial class ClientLoopDecider
     /// in the portal), is not silent.
     /// </summary>
     private static bool Answered(ClientLoopState s, string promptId, DateTimeOffset? sentAt) =>
-        s.Replies.Any(r => r.PromptId == promptId || (sentAt is { } at && r.At >= at));
+        s.Replies.Any(r => r.PromptId == promptId || (sentAt is { } at && r.At >= at))
+        || (sentAt is { } since && (s.Reflections.Any(r => r.At >= since) || s.Feedback.Any(f => f.At >= since)));
 
     private static Decision<ClientLoopState> OnReply(ClientLoopState s, CheckInReplied m, DateTimeOffset now)
     {
@@ -240,8 +258,14 @@ public static partial class ClientLoopDecider
         var reply = new ReplyRecord($"r{s.Replies.Count + 1}", promptId, rating, text, m.Channel, now, route);
         var next = s with { Replies = s.Replies.Add(reply) };
 
+        var effects = new List<Effect>
+        {
+            Event(s, WebhookEvents.CheckinReplied, reply.Id, now, d => d with
+            {
+                Rating = rating, Text = text, PromptId = promptId, Route = route == ReplyRoute.OnTrack ? "on-track" : route.ToString().ToLowerInvariant(),
+            }),
+        };
         // Any reply means the client is not silent, whichever prompt it answers: cancel every silence deadline.
-        var effects = new List<Effect>();
         foreach (var silent in next.Reminders.Where(r => r.StartsWith("silent:", StringComparison.Ordinal)).ToList())
         {
             effects.Add(new CancelReminder(silent));
@@ -277,7 +301,9 @@ public static partial class ClientLoopDecider
         var nextSession = s.CurrentSession?.NextSessionAt ?? now.AddDays(7);
         var escalation = new Escalation($"e{s.Escalations.Count + 1}", sessionNumber, reason, detail, now, nextSession);
         var alert = new ClientEscalated(escalation.Id, s.ClientId, s.Profile.Name, s.CohortId, reason, detail, now, nextSession);
-        return Decision<ClientLoopState>.Accept(s with { Escalations = s.Escalations.Add(escalation) }, [new AlertCoach(s.CoachId, alert)]);
+        var published = Event(s, reason == EscalationReason.Stuck ? WebhookEvents.ClientStuck : WebhookEvents.ClientSilent, escalation.Id, now,
+            d => d with { Status = s.Status.ToWire(), EscalationId = escalation.Id, Detail = detail });
+        return Decision<ClientLoopState>.Accept(s with { Escalations = s.Escalations.Add(escalation) }, [new AlertCoach(s.CoachId, alert), published]);
     }
 
     private static Decision<ClientLoopState> OnSlotOffered(ClientLoopState s, SlotOffered m, DateTimeOffset now)
@@ -335,7 +361,8 @@ public static partial class ClientLoopDecider
             if (j < 0) continue;
             if (session.Items[j].CompletedAt is not null) return Decision<ClientLoopState>.Unchanged(s);
             var items = session.Items.SetItem(j, session.Items[j] with { CompletedAt = now });
-            return Decision<ClientLoopState>.Accept(s with { Sessions = s.Sessions.SetItem(i, session with { Items = items }) });
+            var completed = Event(s, WebhookEvents.ActionCompleted, m.ItemId, now, d => d with { ItemId = m.ItemId, What = session.Items[j].What });
+            return Decision<ClientLoopState>.Accept(s with { Sessions = s.Sessions.SetItem(i, session with { Items = items }) }, [completed]);
         }
         return Decision<ClientLoopState>.Reject(Rejection.NotFound, $"action item '{m.ItemId}' not found");
     }
@@ -376,6 +403,8 @@ public static partial class ClientLoopDecider
             effects.Add(new ScheduleReminder(name, Zones.NextAllowed(now, next.QuietHours, zone)));
             next = next with { Reminders = next.Reminders.Add(name) };
         }
+        // The program arc's messages held back by the pause go out now (quiet hours permitting).
+        next = ScheduleArc(next, now, effects);
         return Decision<ClientLoopState>.Accept(next, effects);
     }
 
@@ -400,9 +429,135 @@ public static partial class ClientLoopDecider
         if (s.Status == ClientStatus.Done) return Decision<ClientLoopState>.Unchanged(s);
         var effects = s.Reminders.Select(r => (Effect)new CancelReminder(r)).ToList();
         return Decision<ClientLoopState>.Accept(
-            s with { Status = ClientStatus.Done, StatusSince = now, StatusDetail = m.Reason, OpenPromptId = null, Reminders = [], StatusBeforePause = null },
+            s with
+            {
+                Status = ClientStatus.Done, StatusSince = now, StatusDetail = m.Reason, OpenPromptId = null, Reminders = [], StatusBeforePause = null,
+                EndedEarlyAt = m.Early ? now : null,
+            },
             effects);
     }
+
+    // ---- the program arc: welcome, midpoint check, closing reflection, reflections ----
+
+    /// <summary>The arc messages whose moment has come and that were not sent yet (welcome, midpoint, closing).</summary>
+    public static IEnumerable<string> PendingArc(ClientLoopState s)
+    {
+        bool Sent(string id) => s.Touches.Any(t => t.Id == id);
+        if (s.Norms is not null && !Sent(ProgramArc.Welcome)) yield return ProgramArc.Welcome;
+        if (s.Program.MidpointSession is { } midpoint && s.Sessions.Count >= midpoint && !Sent(ProgramArc.Midpoint)) yield return ProgramArc.Midpoint;
+        if (s.Sessions.Count >= s.Program.TotalSessions && !Sent(ProgramArc.Closing)) yield return ProgramArc.Closing;
+    }
+
+    /// <summary>
+    /// Schedules each pending arc message not scheduled yet: the welcome at once, the midpoint check the day after its
+    /// session, the closing reflection on the last session's day — at the client's hour, out of quiet hours, never in the past.
+    /// </summary>
+    private static ClientLoopState ScheduleArc(ClientLoopState s, DateTimeOffset now, List<Effect> effects)
+    {
+        if (s.Status is ClientStatus.Done or ClientStatus.Paused) return s;
+        var zone = Zones.Find(s.Profile.TimeZone);
+        foreach (var kind in PendingArc(s).ToList())
+        {
+            var name = ProgramArc.ReminderPrefix + kind;
+            if (s.Reminders.Contains(name)) continue;
+            var due = now;
+            if (kind != ProgramArc.Welcome && s.CurrentSession is { } session)
+            {
+                var sessionDate = DateOnly.FromDateTime(Zones.ToLocal(session.OccurredAt, zone));
+                var planned = Zones.ToInstant(sessionDate.AddDays(kind == ProgramArc.Midpoint ? 1 : 0), new TimeOnly(s.Profile.PreferredHour, 0), zone);
+                if (planned > now) due = planned;
+            }
+            effects.Add(new ScheduleReminder(name, Zones.NextAllowed(due, s.QuietHours, zone)));
+            s = s with { Reminders = s.Reminders.Add(name) };
+        }
+        return s;
+    }
+
+    private static Decision<ClientLoopState> OnArcDue(ClientLoopState s, string reminder, string kind, DateTimeOffset now)
+    {
+        if (!PendingArc(s).Contains(kind)) return Decision<ClientLoopState>.Unchanged(s);
+        var zone = Zones.Find(s.Profile.TimeZone);
+        var allowed = Zones.NextAllowed(now, s.QuietHours, zone);
+        var countsTowardCap = kind != ProgramArc.Welcome;
+        if (countsTowardCap && allowed == now)
+        {
+            // Midpoint and closing are touches like any other: never past the weekly cap. They wait for room
+            // (the oldest counted touch leaving the rolling week) instead of being dropped like a nudge.
+            var week = s.Touches.Where(t => t.SkippedBecause is null && t.CountsTowardCap && t.At > now.AddDays(-7)).OrderBy(t => t.At).ToList();
+            if (week.Count >= s.Program.WeeklyCap) allowed = Zones.NextAllowed(week[week.Count - s.Program.WeeklyCap].At.AddDays(7), s.QuietHours, zone);
+        }
+        if (allowed > now)
+            return Decision<ClientLoopState>.Accept(s with { Reminders = s.Reminders.Add(reminder) }, [new ScheduleReminder(reminder, allowed)]);
+
+        var body = ProgramArc.Body(kind, s);
+        // Long text reads better as an email; ChooseChannel falls back to SMS, then the portal.
+        var (channel, recipient) = ChooseChannel(s, Channel.Email);
+        var touch = new Touch(kind, channel, recipient, channel == Channel.Email ? ProgramArc.Subject(kind) : null, body, kind, null);
+        // Not a prompt: a bare SMS "4" must keep going to the open check-in, never to a list of questions.
+        var record = new TouchRecord(kind, s.CurrentSession?.Number ?? 0, kind, channel, now, body, false, countsTowardCap) { TemplateVersion = 1 };
+        return Decision<ClientLoopState>.Accept(s with { Touches = s.Touches.Add(record) }, [new SendTouch(touch)]);
+    }
+
+    private static Decision<ClientLoopState> OnReflection(ClientLoopState s, ReflectionSubmitted m, DateTimeOffset now)
+    {
+        var text = m.Text?.Trim();
+        if (string.IsNullOrEmpty(text)) return Decision<ClientLoopState>.Reject(Rejection.Invalid, "a reflection needs some text");
+        if (text.Length > ProgramArc.MaxReflectionLength)
+            return Decision<ClientLoopState>.Reject(Rejection.Invalid, $"a reflection is at most {ProgramArc.MaxReflectionLength} characters");
+        if (s.Sessions.IsEmpty) return Decision<ClientLoopState>.Reject(Rejection.Conflict, "no session has been logged yet: a reflection is tied to a session");
+        int session;
+        if (m.Session is { } n)
+        {
+            if (!s.Sessions.Any(x => x.Number == n)) return Decision<ClientLoopState>.Reject(Rejection.Invalid, $"session {n} was not logged for this client");
+            session = n;
+        }
+        else if (m.ReplyToTouchId is not null)
+        {
+            // A reply to the Day-6 prep email reflects on the session that email prepared for.
+            var touch = s.Touches.FirstOrDefault(t => t.Id == m.ReplyToTouchId && t.SkippedBecause is null);
+            if (touch is null) return Decision<ClientLoopState>.Reject(Rejection.NotFound, $"touch '{m.ReplyToTouchId}' was not sent to this client");
+            session = touch.Session > 0 ? touch.Session : s.CurrentSession!.Number;
+        }
+        else session = s.CurrentSession!.Number;
+
+        var reflection = new Reflection($"rf{s.Reflections.Count + 1}", session, text, m.Channel, now, m.ReplyToTouchId);
+        return Engaged(s with { Reflections = s.Reflections.Add(reflection) }, now, "wrote a reflection");
+    }
+
+    private static Decision<ClientLoopState> OnFeedback(ClientLoopState s, FeedbackSubmitted m, DateTimeOffset now)
+    {
+        var questions = ProgramArc.Questions(m.Kind);
+        var answers = m.Answers.Where(a => !string.IsNullOrWhiteSpace(a.Text)).Select(a => a with { Text = a.Text.Trim() }).ToList();
+        if (answers.FirstOrDefault(a => !questions.Any(q => q.Key == a.Key)) is { } unknown)
+            return Decision<ClientLoopState>.Reject(Rejection.Invalid, $"'{unknown.Key}' is not a {m.Kind.ToString().ToLowerInvariant()} question");
+        if (answers.Count == 0) return Decision<ClientLoopState>.Reject(Rejection.Invalid, "answer at least one question");
+        if (answers.GroupBy(a => a.Key).Any(g => g.Count() > 1)) return Decision<ClientLoopState>.Reject(Rejection.Invalid, "each question is answered once");
+        if (answers.Any(a => a.Text.Length > ProgramArc.MaxAnswerLength))
+            return Decision<ClientLoopState>.Reject(Rejection.Invalid, $"an answer is at most {ProgramArc.MaxAnswerLength} characters");
+
+        // Stored in the questions' order, whatever order they came in; a new submission replaces the last one.
+        var ordered = questions.Select(q => answers.FirstOrDefault(a => a.Key == q.Key)).OfType<ArcAnswer>().ToImmutableList();
+        var record = new FeedbackRecord(m.Kind, ordered, m.Channel, now);
+        var feedback = s.Feedback.RemoveAll(f => f.Kind == m.Kind).Add(record);
+        return Engaged(s with { Feedback = feedback }, now, m.Kind == FeedbackKind.Midpoint ? "answered the midpoint check" : "wrote the closing reflection");
+    }
+
+    /// <summary>Anything the client writes means they are not silent: clear silence and its deadlines.</summary>
+    private static Decision<ClientLoopState> Engaged(ClientLoopState s, DateTimeOffset now, string what)
+    {
+        var effects = new List<Effect>();
+        foreach (var silent in s.Reminders.Where(r => r.StartsWith("silent:", StringComparison.Ordinal)).ToList())
+        {
+            effects.Add(new CancelReminder(silent));
+            s = s with { Reminders = s.Reminders.Remove(silent) };
+        }
+        if (s.Status == ClientStatus.Silent) s = s with { Status = ClientStatus.OnTrack, StatusSince = now, StatusDetail = $"{what} on {Weekday(now, s)}" };
+        return Decision<ClientLoopState>.Accept(s, effects);
+    }
+
+    /// <summary>A webhook event about this client; its id is stable for the same fact, so redeliveries deduplicate.</summary>
+    private static PublishEvent Event(ClientLoopState s, string type, string sourceId, DateTimeOffset now, Func<ClientEventData, ClientEventData> details) =>
+        new(new ClientEvent($"{s.ClientId}.{type}.{sourceId}", type, now, details(new ClientEventData(s.ClientId, s.Profile.Name, s.CohortId, s.CoachId))));
 
     private static string Weekday(DateTimeOffset at, ClientLoopState s) =>
         Zones.ToLocal(at, Zones.Find(s.Profile.TimeZone)).ToString("ddd", CultureInfo.InvariantCulture);

@@ -20,6 +20,8 @@ namespace CohortGrains.Domain.ClientLoops;
 [JsonDerivedType(typeof(SlotOffered), "slotOffered")]
 [JsonDerivedType(typeof(EscalationHandled), "escalationHandled")]
 [JsonDerivedType(typeof(SmsSenderBlocked), "smsSenderBlocked")]
+[JsonDerivedType(typeof(ReflectionSubmitted), "reflectionSubmitted")]
+[JsonDerivedType(typeof(FeedbackSubmitted), "feedbackSubmitted")]
 public abstract record ClientLoopMessage;
 
 public sealed record Enroll(
@@ -29,7 +31,11 @@ public sealed record Enroll(
     string CoachName,
     ClientProfile Profile,
     Consent Consent,
-    ProgramDefinition Program) : ClientLoopMessage;
+    ProgramDefinition Program) : ClientLoopMessage
+{
+    /// <summary>The coach's communication norms; when set, the program opens with a welcome message carrying them.</summary>
+    public Coaches.CommunicationNorms? Norms { get; init; }
+}
 
 public sealed record NewActionItem(string What, DateOnly? ByWhen, string? Notice);
 
@@ -40,7 +46,13 @@ public sealed record SessionCompleted(
     DateTimeOffset NextSessionAt,
     ImmutableList<NewActionItem> Items,
     SessionNote Note,
-    ProgramDefinition Program) : ClientLoopMessage;
+    ProgramDefinition Program) : ClientLoopMessage
+{
+    public string? GroupSessionId { get; init; }
+
+    /// <summary>An inbound event's id: the same event delivered twice logs one session.</summary>
+    public string? SourceEventId { get; init; }
+}
 
 public sealed record ReminderDue(string Name) : ClientLoopMessage;
 
@@ -66,9 +78,19 @@ public sealed record ChannelOptedIn(Channel Channel, string? How = null, string?
 /// </summary>
 public sealed record SmsSenderBlocked(string TouchId, string? Sender, string ErrorCode, string Reason) : ClientLoopMessage;
 
-public sealed record ProgramEnded(string Reason) : ClientLoopMessage;
+public sealed record ProgramEnded(string Reason) : ClientLoopMessage
+{
+    /// <summary>The client left before the program's end (counted as mid-program churn), rather than completing it.</summary>
+    public bool Early { get; init; }
+}
 
 /// <summary>From the coach's grain: the slot it reserved for this escalation (null when the coach has none free).</summary>
 public sealed record SlotOffered(string EscalationId, DateTimeOffset? SlotStart) : ClientLoopMessage;
 
 public sealed record EscalationHandled(string EscalationId, DateTimeOffset HandledAt) : ClientLoopMessage;
+
+/// <summary>A reflection on a session: the given one, the session of the touch it answers, or else the current one.</summary>
+public sealed record ReflectionSubmitted(string Text, int? Session, string? ReplyToTouchId, Channel Channel) : ClientLoopMessage;
+
+/// <summary>Answers to the midpoint check or the closing reflection; a later submission of the same kind replaces the earlier.</summary>
+public sealed record FeedbackSubmitted(FeedbackKind Kind, ImmutableList<ArcAnswer> Answers, Channel Channel) : ClientLoopMessage;

@@ -50,7 +50,14 @@ public sealed record SessionRecord(
     DateTimeOffset OccurredAt,
     DateTimeOffset NextSessionAt,
     ImmutableList<ActionItem> Items,
-    SessionNote Note);
+    SessionNote Note)
+{
+    /// <summary>Set when the coach logged it for the whole cohort at once (a group session with shared items).</summary>
+    public string? GroupSessionId { get; init; }
+
+    /// <summary>The id of the scheduler/CRM event that logged it, so a redelivered event logs nothing twice.</summary>
+    public string? SourceEventId { get; init; }
+}
 
 public sealed record TouchRecord(
     string Id,
@@ -62,7 +69,11 @@ public sealed record TouchRecord(
     bool IsPrompt,
     bool CountsTowardCap,
     /// <summary>Null when sent; otherwise why it was not ("weekly cap", "no reachable channel").</summary>
-    string? SkippedBecause = null);
+    string? SkippedBecause = null)
+{
+    /// <summary>The touchpoint's template version when it was sent (null in schema v1: version 1).</summary>
+    public int? TemplateVersion { get; init; }
+}
 
 public sealed record ReplyRecord(
     string Id,
@@ -114,7 +125,22 @@ public sealed record ClientLoopState(
     /// <summary>Status to return to on resume.</summary>
     ClientStatus? StatusBeforePause = null)
 {
-    public const int CurrentSchemaVersion = 1;
+    /// <summary>2: norms, reflections, feedback, the early-end instant, per-session group/event ids, template versions.</summary>
+    public const int CurrentSchemaVersion = 2;
+
+    /// <summary>The coach's communication norms at enrolment (the welcome message carries them).</summary>
+    public Coaches.CommunicationNorms? Norms { get; init; }
+
+    // The JSON source generator assigns a member missing from older JSON null, not the initializer: map it back.
+    public ImmutableList<Reflection> Reflections { get => _reflections; init => _reflections = value ?? []; }
+    private readonly ImmutableList<Reflection> _reflections = [];
+
+    /// <summary>The latest midpoint and closing answers (at most one of each kind).</summary>
+    public ImmutableList<FeedbackRecord> Feedback { get => _feedback; init => _feedback = value ?? []; }
+    private readonly ImmutableList<FeedbackRecord> _feedback = [];
+
+    /// <summary>When the client left before the program's end: mid-program churn.</summary>
+    public DateTimeOffset? EndedEarlyAt { get; init; }
 
     // Derived values are not stored: the state JSON holds facts only.
     [JsonIgnore]

@@ -8,8 +8,27 @@ namespace CohortGrains.Domain.ClientLoops;
 /// Placeholders: {firstName}, {commitments} (all items, "a, b and c"), {firstCommitment}, {notice},
 /// {nextSession} (local weekday and time), {coachName}.
 /// </summary>
-public static class Templates
+public static partial class Templates
 {
+    /// <summary>The placeholders a coach may use in a touchpoint's template.</summary>
+    public static readonly IReadOnlyList<string> Placeholders = ["firstName", "commitments", "firstCommitment", "notice", "nextSession", "coachName"];
+
+    public static string PlaceholderList => string.Join(", ", Placeholders.Select(p => "{" + p + "}"));
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\{([A-Za-z]+)\}")]
+    private static partial System.Text.RegularExpressions.Regex Placeholder();
+
+    /// <summary>Placeholders a template uses that do not exist: a typo would otherwise reach the client verbatim ("Hi {firstname}").</summary>
+    public static IEnumerable<string> UnknownPlaceholders(string template) =>
+        Placeholder().Matches(template).Select(m => m.Groups[1].Value).Where(p => !Placeholders.Contains(p)).Distinct();
+
+    /// <summary>The placeholders a template uses, in order of first use.</summary>
+    public static IEnumerable<string> UsedPlaceholders(string template) =>
+        Placeholder().Matches(template).Select(m => m.Groups[1].Value).Where(Placeholders.Contains).Distinct();
+
+    /// <summary>Added to the prep email: the client's reply becomes a reflection on the session (see the inbound email path).</summary>
+    public const string PrepReflectionInvite = "\n\nReply to this email with a short reflection: {coachName} reads it before the call.";
+
     public static string Default(TouchKind kind) => kind switch
     {
         TouchKind.Nudge => "Hi {firstName}, started on {firstCommitment} yet? Reply with a word on how it's going.",

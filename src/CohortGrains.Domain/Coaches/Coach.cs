@@ -9,6 +9,11 @@ namespace CohortGrains.Domain.Coaches;
 /// <summary>A weekly window the coach offers for short calls, in the coach's zone.</summary>
 public sealed record AvailabilityWindow(DayOfWeek Day, TimeOnly Start, TimeOnly End);
 
+/// <param name="Hour">Local hour (coach's zone) the digest goes out on the day of the first session, or the day before when that hour is already past the session.</param>
+public sealed record DigestSettings(int Hour, bool Enabled);
+
+public sealed record CoachCohort(string CohortId, string Name, SessionSchedule Schedule);
+
 public sealed record CoachAlert(
     string Id,
     string ClientId,
@@ -34,7 +39,22 @@ public sealed record CoachState(
     /// <summary>Starts of 15-minute slots already offered to clients (kept so two clients are never offered the same slot).</summary>
     ImmutableList<DateTimeOffset> ReservedSlots)
 {
-    public const int CurrentSchemaVersion = 1;
+    /// <summary>2: communication norms, the digest, the cohorts' session schedules.</summary>
+    public const int CurrentSchemaVersion = 2;
+
+    public CommunicationNorms? Norms { get; init; }
+
+    /// <summary>The pre-session digest (off until the coach chooses an hour).</summary>
+    public DigestSettings? Digest { get; init; }
+
+    /// <summary>The active cohorts this coach runs, with their schedules: the digest goes out before their session days.</summary>
+    // The JSON source generator assigns a member missing from v1 JSON null, not the initializer: map it back.
+    public ImmutableList<CoachCohort> Cohorts { get => _cohorts; init => _cohorts = value ?? []; }
+    private readonly ImmutableList<CoachCohort> _cohorts = [];
+
+    /// <summary>When the next digest is due and which session day (coach's local date) it is for; null when none is planned.</summary>
+    public DateTimeOffset? NextDigestAt { get; init; }
+    public DateOnly? NextDigestFor { get; init; }
     [JsonIgnore]
     public int OpenAlerts => Alerts.Count(a => a.HandledAt is null);
 }
@@ -45,6 +65,10 @@ public sealed record CoachState(
 [JsonDerivedType(typeof(ClientEscalated), "clientEscalated")]
 [JsonDerivedType(typeof(HandleAlert), "handleAlert")]
 [JsonDerivedType(typeof(CoachReminderDue), "reminderDue")]
+[JsonDerivedType(typeof(SetNorms), "setNorms")]
+[JsonDerivedType(typeof(SetDigest), "setDigest")]
+[JsonDerivedType(typeof(CohortScheduled), "cohortScheduled")]
+[JsonDerivedType(typeof(DigestComposed), "digestComposed")]
 public abstract record CoachMessage;
 
 public sealed record CreateCoach(string CoachId, string Name, string? Email, string TimeZone, ImmutableList<AvailabilityWindow> Availability) : CoachMessage;
@@ -64,8 +88,20 @@ public sealed record ClientEscalated(
 
 public sealed record HandleAlert(string AlertId, string? Note) : CoachMessage;
 
-/// <summary>Coaches have no reminders yet; the type exists so the runtime can deliver one uniformly.</summary>
+/// <summary>The coach's one reminder, "digest".</summary>
 public sealed record CoachReminderDue(string Name) : CoachMessage;
+
+/// <summary>Sets (or clears, with null) the coach's communication norms.</summary>
+public sealed record SetNorms(CommunicationNorms? Norms) : CoachMessage;
+
+/// <param name="Cohorts">The coach's active cohorts as the gateway read them, so cohorts from before the digest existed are known too (null keeps the list).</param>
+public sealed record SetDigest(DigestSettings Settings, ImmutableList<CoachCohort>? Cohorts) : CoachMessage;
+
+/// <summary>From a cohort: it is active with this schedule, or it is no longer active.</summary>
+public sealed record CohortScheduled(string CohortId, string Name, SessionSchedule Schedule, bool Active) : CoachMessage;
+
+/// <summary>The gateway composed the digest for a session day from the projections; the coach's grain sends it by email.</summary>
+public sealed record DigestComposed(DateOnly SessionDate, string Subject, string Body) : CoachMessage;
 
 public static class CoachDecider
 {
@@ -118,11 +154,79 @@ public static class CoachDecider
                     state with { Alerts = state.Alerts.SetItem(index, handled) },
                     [new TellClient(alert.ClientId, new EscalationHandled(alert.EscalationId, now))]);
             }
+            case CoachReminderDue { Name: DigestReminder }:
+            {
+                if (state.Digest is not { Enabled: true } || state.NextDigestFor is not { } day || state.Email is null)
+                    return Decision<CoachState>.Accept(state with { NextDigestAt = null, NextDigestFor = null });
+                var effects = new List<Effect> { new RequestCoachDigest(state.CoachId, day) };
+                return Decision<CoachState>.Accept(PlanDigest(state, now, effects), effects);
+            }
             case CoachReminderDue:
                 return Decision<CoachState>.Unchanged(state);
+            case SetNorms m:
+                return Decision<CoachState>.Accept(state with { Norms = m.Norms });
+            case SetDigest m:
+            {
+                if (m.Settings.Hour is < 0 or > 23) return Decision<CoachState>.Reject(Rejection.Invalid, "hour must be between 0 and 23");
+                if (m.Settings.Enabled && state.Email is null) return Decision<CoachState>.Reject(Rejection.Invalid, "the coach needs an email address for a digest");
+                var effects = new List<Effect>();
+                var next = PlanDigest(state with { Digest = m.Settings, Cohorts = m.Cohorts ?? state.Cohorts }, now, effects);
+                return Decision<CoachState>.Accept(next, effects);
+            }
+            case CohortScheduled m:
+            {
+                var cohorts = state.Cohorts.RemoveAll(c => c.CohortId == m.CohortId);
+                if (m.Active) cohorts = cohorts.Add(new CoachCohort(m.CohortId, m.Name, m.Schedule));
+                var effects = new List<Effect>();
+                return Decision<CoachState>.Accept(PlanDigest(state with { Cohorts = cohorts }, now, effects), effects);
+            }
+            case DigestComposed m:
+            {
+                if (state.Email is null) return Decision<CoachState>.Reject(Rejection.Invalid, "the coach has no email address");
+                // One email per coach per session day: the touch id is the day, and the outbox never enqueues an id twice.
+                var touch = new Touch($"digest-{m.SessionDate:yyyyMMdd}", Channel.Email, state.Email, m.Subject, m.Body, "coach-digest", null);
+                return Decision<CoachState>.Accept(state, [new SendTouch(touch)]);
+            }
             default:
                 throw new ArgumentOutOfRangeException(nameof(message), message.GetType().Name);
         }
+    }
+
+    public const string DigestReminder = "digest";
+
+    /// <summary>Schedules (or cancels) the "digest" reminder for the next session day whose digest time is still ahead.</summary>
+    private static CoachState PlanDigest(CoachState s, DateTimeOffset now, List<Effect> effects)
+    {
+        if (NextDigest(s, now) is { } next)
+        {
+            effects.Add(new ScheduleReminder(DigestReminder, next.At));
+            return s with { NextDigestAt = next.At, NextDigestFor = next.Day };
+        }
+        effects.Add(new CancelReminder(DigestReminder));
+        return s with { NextDigestAt = null, NextDigestFor = null };
+    }
+
+    /// <summary>
+    /// The next digest after <paramref name="now"/>: for each coming session day (coach's local date) of the coach's
+    /// active cohorts, the chosen hour that day — or the day before, when that hour is not before the day's first
+    /// session. Several cohorts meeting the same day share one digest.
+    /// </summary>
+    public static (DateTimeOffset At, DateOnly Day)? NextDigest(CoachState s, DateTimeOffset now)
+    {
+        if (s.Digest is not { Enabled: true } digest || s.Cohorts.IsEmpty) return null;
+        var zone = Zones.Find(s.TimeZone);
+        var days = s.Cohorts
+            .SelectMany(c => Zones.Sessions(c.Schedule, now, now.AddDays(35)))
+            .GroupBy(at => DateOnly.FromDateTime(Zones.ToLocal(at, zone)))
+            .Select(g => (Day: g.Key, First: g.Min()))
+            .OrderBy(d => d.Day);
+        foreach (var (day, first) in days)
+        {
+            var at = Zones.ToInstant(day, new TimeOnly(digest.Hour, 0), zone);
+            if (at >= first) at = Zones.ToInstant(day.AddDays(-1), new TimeOnly(digest.Hour, 0), zone);
+            if (at > now) return (at, day);
+        }
+        return null;
     }
 
     /// <summary>The first 15-minute slot inside an availability window, at least the lead time ahead, not reserved yet.</summary>

@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using System.Text.Json.Serialization;
 using CohortGrains.Domain.ClientLoops;
+using CohortGrains.Domain.Coaches;
 using CohortGrains.Domain.Common;
 using CohortGrains.Domain.Programs;
 
@@ -20,8 +21,16 @@ public sealed record CohortState(
     DateTimeOffset? ActivatedAt,
     DateTimeOffset? EndedAt)
 {
-    public const int CurrentSchemaVersion = 1;
+    /// <summary>2: group sessions; touchpoints carry a template version.</summary>
+    public const int CurrentSchemaVersion = 2;
+
+    /// <summary>Sessions held with the whole cohort, each logged for every active client with the same action items.</summary>
+    // The JSON source generator assigns a member missing from v1 JSON null, not the initializer: map it back.
+    public ImmutableList<GroupSessionRecord> GroupSessions { get => _groupSessions; init => _groupSessions = value ?? []; }
+    private readonly ImmutableList<GroupSessionRecord> _groupSessions = [];
 }
+
+public sealed record GroupSessionRecord(string Id, DateTimeOffset OccurredAt, ImmutableList<string> Items, int Clients);
 
 [JsonPolymorphic(TypeDiscriminatorPropertyName = "$type")]
 [JsonDerivedType(typeof(CreateCohort), "createCohort")]
@@ -29,6 +38,7 @@ public sealed record CohortState(
 [JsonDerivedType(typeof(ActivateCohort), "activate")]
 [JsonDerivedType(typeof(EndCohort), "end")]
 [JsonDerivedType(typeof(CohortReminderDue), "reminderDue")]
+[JsonDerivedType(typeof(LogGroupSession), "logGroupSession")]
 public abstract record CohortMessage;
 
 public sealed record CreateCohort(string CohortId, string Name, string CoachId, ProgramDefinition Program) : CohortMessage;
@@ -42,6 +52,12 @@ public sealed record ActivateCohort : CohortMessage;
 public sealed record EndCohort(ImmutableList<string> ClientIds) : CohortMessage;
 
 public sealed record CohortReminderDue(string Name) : CohortMessage;
+
+/// <summary>
+/// A group session: the same items and note are logged for every client in <paramref name="ClientIds"/> (the active
+/// roster, read from the projections), all in the cohort's one transaction, so no client is left out by a crash.
+/// </summary>
+public sealed record LogGroupSession(string GroupSessionId, ImmutableList<string> ClientIds, SessionCompleted Session) : CohortMessage;
 
 public static class CohortDecider
 {
@@ -64,10 +80,12 @@ public static class CohortDecider
             UpdateProgram m when state.Lifecycle == CohortLifecycle.Ended => Decision<CohortState>.Reject(Rejection.Conflict, "cohort has ended"),
             UpdateProgram m => m.Program.Validate().FirstOrDefault() is { Field: not null } p
                 ? Decision<CohortState>.Reject(Rejection.Invalid, $"{p.Field} {p.Message}")
-                : Decision<CohortState>.Accept(state with { Program = m.Program }),
+                : AcceptProgram(state, m.Program),
+            LogGroupSession m => OnGroupSession(state, m),
             ActivateCohort => state.Lifecycle switch
             {
-                CohortLifecycle.Draft => Decision<CohortState>.Accept(state with { Lifecycle = CohortLifecycle.Active, ActivatedAt = now }),
+                CohortLifecycle.Draft => Decision<CohortState>.Accept(state with { Lifecycle = CohortLifecycle.Active, ActivatedAt = now },
+                    [TellCoach(state, active: true)]),
                 CohortLifecycle.Active => Decision<CohortState>.Unchanged(state),
                 _ => Decision<CohortState>.Reject(Rejection.Conflict, "an ended cohort cannot be activated again"),
             },
@@ -75,9 +93,42 @@ public static class CohortDecider
                 ? Decision<CohortState>.Unchanged(state)
                 : Decision<CohortState>.Accept(
                     state with { Lifecycle = CohortLifecycle.Ended, EndedAt = now },
-                    m.ClientIds.Select(id => (Effect)new TellClient(id, new ProgramEnded("program completed"))).ToList()),
+                    [.. m.ClientIds.Select(id => (Effect)new TellClient(id, new ProgramEnded("program completed"))), TellCoach(state, active: false)]),
             CohortReminderDue => Decision<CohortState>.Unchanged(state),
             _ => throw new ArgumentOutOfRangeException(nameof(message), message.GetType().Name),
         };
     }
+
+    /// <summary>
+    /// Keeps the new program, versioning each touchpoint's wording: a changed template gets the next version number
+    /// (whatever version the caller sent), an unchanged one keeps its number, so reply rates compare before and after.
+    /// </summary>
+    private static Decision<CohortState> AcceptProgram(CohortState state, ProgramDefinition program)
+    {
+        var cadence = program.Cadence.Select(tp =>
+            state.Program.Cadence.FirstOrDefault(old => string.Equals(old.Key, tp.Key, StringComparison.OrdinalIgnoreCase)) is { } old
+                ? tp with { TemplateVersion = old.Template == tp.Template ? old.TemplateVersion : old.TemplateVersion + 1 }
+                : tp with { TemplateVersion = 1 }).ToImmutableList();
+        // Keep the caller's list when nothing was renumbered: programs compare their cadence by reference.
+        var next = state with { Program = cadence.SequenceEqual(program.Cadence) ? program : program with { Cadence = cadence } };
+        // The coach plans digests around the session days: tell them when an active cohort's schedule changes.
+        return Decision<CohortState>.Accept(next, state.Lifecycle == CohortLifecycle.Active && next.Program.Schedule != state.Program.Schedule
+            ? [TellCoach(next, active: true)]
+            : []);
+    }
+
+    private static Decision<CohortState> OnGroupSession(CohortState state, LogGroupSession m)
+    {
+        if (state.GroupSessions.Any(g => g.Id == m.GroupSessionId)) return Decision<CohortState>.Unchanged(state);
+        if (state.Lifecycle != CohortLifecycle.Active)
+            return Decision<CohortState>.Reject(Rejection.Conflict, $"the cohort is {state.Lifecycle.ToString().ToLowerInvariant()}: group sessions need an active cohort");
+        if (m.ClientIds.IsEmpty) return Decision<CohortState>.Reject(Rejection.Conflict, "the cohort has no active clients");
+        var session = m.Session with { GroupSessionId = m.GroupSessionId, Program = state.Program };
+        var record = new GroupSessionRecord(m.GroupSessionId, m.Session.OccurredAt, m.Session.Items.Select(i => i.What).ToImmutableList(), m.ClientIds.Count);
+        return Decision<CohortState>.Accept(state with { GroupSessions = state.GroupSessions.Add(record) },
+            m.ClientIds.Select(id => (Effect)new TellClient(id, session)).ToList());
+    }
+
+    private static TellCoach TellCoach(CohortState s, bool active) =>
+        new(s.CoachId, new CohortScheduled(s.CohortId, s.Name, s.Program.Schedule, active));
 }

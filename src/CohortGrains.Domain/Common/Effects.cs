@@ -25,6 +25,21 @@ public sealed record OfferSlot(string ClientId, ClientLoops.SlotOffered Offer) :
 /// <summary>Any other message to a client's loop (alert handled, program ended for the cohort…).</summary>
 public sealed record TellClient(string ClientId, ClientLoops.ClientLoopMessage Message) : Effect;
 
+/// <summary>Tell a coach's grain something from a cohort (its session schedule changed, it ended).</summary>
+public sealed record TellCoach(string CoachId, Coaches.CoachMessage Message) : Effect;
+
+/// <summary>Something the org's outbound webhooks may subscribe to; delivered through the org's Integrations grain.</summary>
+public sealed record PublishEvent(Integrations.ClientEvent Event) : Effect;
+
+/// <summary>
+/// The coach's digest for a session day is due: the gateway composes it from the dashboards' projections (a decider
+/// cannot query) and hands the text back to the coach's grain, which sends it. Leaves through the outbox ("digest").
+/// </summary>
+public sealed record RequestCoachDigest(string CoachId, DateOnly SessionDate) : Effect;
+
+/// <summary>One signed POST of an event to one webhook endpoint; leaves through the outbox ("webhook"), retried with backoff.</summary>
+public sealed record DeliverWebhook(string EndpointId, string EventId, string EventType, string PayloadJson) : Effect;
+
 [JsonConverter(typeof(JsonStringEnumConverter<Channel>))]
 public enum Channel { Sms, Email, InApp }
 

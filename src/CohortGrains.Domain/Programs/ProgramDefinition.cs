@@ -24,6 +24,14 @@ public sealed record Touchpoint(string Key, int DayOffset, Channel Channel, Touc
     /// <summary>Whether the touch asks for an answer (opens a prompt). Prep only informs.</summary>
     [JsonIgnore]
     public bool AsksForReply => Kind != TouchKind.Prep;
+
+    /// <summary>
+    /// Bumped by the cohort each time the wording of this touchpoint changes, so reply rates can be compared
+    /// before and after an edit. Schema v1 states have none: they mean version 1.
+    /// </summary>
+    // The JSON source generator assigns a missing init-only member its default (0), not the initializer: map it back.
+    public int TemplateVersion { get => _templateVersion; init => _templateVersion = value < 1 ? 1 : value; }
+    private readonly int _templateVersion = 1;
 }
 
 /// <summary>Quiet hours in the client's local time; when Start &gt; End they wrap midnight (21:00–08:00).</summary>
@@ -39,7 +47,15 @@ public sealed record QuietHours(TimeOnly Start, TimeOnly End)
 }
 
 /// <summary>When sessions happen: every <paramref name="IntervalWeeks"/> weeks on a weekday at a local time.</summary>
-public sealed record SessionSchedule(DayOfWeek Day, TimeOnly LocalTime, string TimeZone, int IntervalWeeks = 1);
+public sealed record SessionSchedule(DayOfWeek Day, TimeOnly LocalTime, string TimeZone, int IntervalWeeks = 1)
+{
+    /// <summary>
+    /// The local date of the first session. A weekday alone cannot say which weeks a biweekly program meets in;
+    /// with this date every session date is known (first + k·interval weeks). Optional: without it the next
+    /// session is counted from the session just held.
+    /// </summary>
+    public DateOnly? FirstSessionDate { get; init; }
+}
 
 public sealed record ProgramDefinition(
     int Weeks,
@@ -59,7 +75,37 @@ public sealed record ProgramDefinition(
     ];
 
     public static ProgramDefinition Default(SessionSchedule schedule, int weeks = 8) =>
-        new(weeks, schedule, DefaultCadence, DefaultWeeklyCap, QuietHours.Default, 24);
+        new(weeks, schedule, DefaultCadenceFor(schedule.IntervalWeeks), DefaultWeeklyCap, QuietHours.Default, 24);
+
+    /// <summary>
+    /// The default cadence stretched over the interval between sessions: every week a Day-2 nudge and a Day-5
+    /// check, and the prep email the day before the next session (Day 6 weekly, Day 13 biweekly). Without this a
+    /// biweekly client would hear nothing in the second week and get "before our call" a week early.
+    /// </summary>
+    public static ImmutableList<Touchpoint> DefaultCadenceFor(int intervalWeeks)
+    {
+        if (intervalWeeks <= 1) return DefaultCadence;
+        var cadence = ImmutableList.CreateBuilder<Touchpoint>();
+        for (var week = 0; week < intervalWeeks; week++)
+        {
+            cadence.Add(new Touchpoint($"day{week * 7 + 2}", week * 7 + 2, Channel.Sms, TouchKind.Nudge));
+            cadence.Add(new Touchpoint($"day{week * 7 + 5}", week * 7 + 5, Channel.Sms, TouchKind.ProgressCheck));
+        }
+        var prep = intervalWeeks * 7 - 1;
+        cadence.Add(new Touchpoint($"day{prep}", prep, Channel.Email, TouchKind.Prep));
+        return cadence.ToImmutable();
+    }
+
+    /// <summary>Sessions in the whole program: one every IntervalWeeks over Weeks (8 weekly, 4 biweekly in 8 weeks).</summary>
+    [JsonIgnore]
+    public int TotalSessions => Math.Max(1, (Weeks + Schedule.IntervalWeeks - 1) / Math.Max(1, Schedule.IntervalWeeks));
+
+    /// <summary>
+    /// The session after which the midpoint feedback check goes out (4 of 8, 2 of 4). Programs of fewer than three
+    /// sessions have no midpoint worth the name: their closing reflection covers it.
+    /// </summary>
+    [JsonIgnore]
+    public int? MidpointSession => TotalSessions >= 3 ? (TotalSessions + 1) / 2 : null;
 
     /// <summary>Problems with the definition, as (field, message) pairs; empty when valid.</summary>
     public IEnumerable<(string Field, string Message)> Validate()
@@ -69,6 +115,8 @@ public sealed record ProgramDefinition(
         if (SilentAfterHours is < 1 or > 168) yield return ("program.silentAfterHours", "must be between 1 and 168");
         if (Schedule.IntervalWeeks is < 1 or > 4) yield return ("program.schedule.intervalWeeks", "must be between 1 and 4");
         if (!Zones.TryFind(Schedule.TimeZone, out _)) yield return ("program.schedule.timeZone", $"'{Schedule.TimeZone}' is not an IANA time zone");
+        if (Schedule.FirstSessionDate is { } first && first.DayOfWeek != Schedule.Day)
+            yield return ("program.firstSessionDate", $"must be a {Schedule.Day} like the session day ({first:yyyy-MM-dd} is a {first.DayOfWeek})");
         if (Cadence.Count is 0 or > 10) yield return ("program.cadence", "must have between 1 and 10 touchpoints");
         var days = Schedule.IntervalWeeks * 7;
         for (var i = 0; i < Cadence.Count; i++)
@@ -79,6 +127,8 @@ public sealed record ProgramDefinition(
             if (tp.DayOffset < 1 || tp.DayOffset >= days)
                 yield return ($"program.cadence[{i}].dayOffset", $"must be between 1 and {days - 1} (before the next session)");
             if (tp.Template is { Length: > 1000 }) yield return ($"program.cadence[{i}].template", "must be at most 1000 characters");
+            else if (tp.Template is not null && ClientLoops.Templates.UnknownPlaceholders(tp.Template).FirstOrDefault() is { } unknown)
+                yield return ($"program.cadence[{i}].template", $"uses unknown placeholder {{{unknown}}}; use {ClientLoops.Templates.PlaceholderList}");
         }
         if (Cadence.Select(t => t.Key).Distinct(StringComparer.OrdinalIgnoreCase).Count() != Cadence.Count)
             yield return ("program.cadence", "touchpoint keys must be unique");

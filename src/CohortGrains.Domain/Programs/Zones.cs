@@ -60,6 +60,8 @@ public static class Zones
     public static DateTimeOffset NextSession(SessionSchedule schedule, DateTimeOffset after)
     {
         var zone = Find(schedule.TimeZone);
+        // A session on the schedule within 12 hours of "after" is the one just held (logged late, or early).
+        if (schedule.FirstSessionDate is { } first) return FirstAnchoredAfter(schedule, first, after.AddHours(12), zone);
         var date = DateOnly.FromDateTime(ToLocal(after, zone));
         // Sessions happen every IntervalWeeks; the next one is IntervalWeeks after the session just held.
         var days = ((int)schedule.Day - (int)date.DayOfWeek + 7) % 7;
@@ -67,5 +69,39 @@ public static class Zones
         if (candidate <= after.AddHours(12)) candidate = ToInstant(date.AddDays(days + 7 * schedule.IntervalWeeks), schedule.LocalTime, zone);
         else if (schedule.IntervalWeeks > 1) candidate = ToInstant(date.AddDays(days + 7 * (schedule.IntervalWeeks - 1)), schedule.LocalTime, zone);
         return candidate;
+    }
+
+    /// <summary>The first session on the anchored calendar (first + k·interval weeks, k ≥ 0) strictly after <paramref name="threshold"/>.</summary>
+    private static DateTimeOffset FirstAnchoredAfter(SessionSchedule schedule, DateOnly first, DateTimeOffset threshold, TimeZoneInfo zone)
+    {
+        var step = 7 * Math.Max(1, schedule.IntervalWeeks);
+        var localDate = DateOnly.FromDateTime(ToLocal(threshold, zone));
+        var k = Math.Max(0, (localDate.DayNumber - first.DayNumber) / step);
+        while (true)
+        {
+            var candidate = ToInstant(first.AddDays(k * step), schedule.LocalTime, zone);
+            if (candidate > threshold) return candidate;
+            k++;
+        }
+    }
+
+    /// <summary>
+    /// Every session instant in (<paramref name="from"/>, <paramref name="to"/>]. Anchored schedules give exactly their
+    /// dates; without a first-session date a biweekly schedule cannot tell its weeks apart, so every matching weekday
+    /// is returned (a superset: callers that plan ahead of sessions then plan once too often, never too rarely).
+    /// </summary>
+    public static IEnumerable<DateTimeOffset> Sessions(SessionSchedule schedule, DateTimeOffset from, DateTimeOffset to)
+    {
+        var zone = Find(schedule.TimeZone);
+        var step = 7 * Math.Max(1, schedule.IntervalWeeks);
+        var date = DateOnly.FromDateTime(ToLocal(from, zone)).AddDays(-1);
+        var last = DateOnly.FromDateTime(ToLocal(to, zone)).AddDays(1);
+        for (; date <= last; date = date.AddDays(1))
+        {
+            if (date.DayOfWeek != schedule.Day) continue;
+            if (schedule.FirstSessionDate is { } first && (date < first || (date.DayNumber - first.DayNumber) % step != 0)) continue;
+            var at = ToInstant(date, schedule.LocalTime, zone);
+            if (at > from && at <= to) yield return at;
+        }
     }
 }

@@ -56,7 +56,8 @@ public static class Timeline
         };
         foreach (var session in s.Sessions)
         {
-            events.Add(new(session.OccurredAt, "session", $"Session {session.Number}: " + string.Join("; ", session.Items.Select(i => i.What)),
+            var label = session.GroupSessionId is null ? "Session" : "Group session";
+            events.Add(new(session.OccurredAt, "session", $"{label} {session.Number}: " + string.Join("; ", session.Items.Select(i => i.What)),
                 Details: ClientResponse.ToView(session)));
             foreach (var item in session.Items.Where(i => i.CompletedAt is not null))
                 events.Add(new(item.CompletedAt!.Value, "action-completed", $"Completed: {item.What}"));
@@ -74,6 +75,18 @@ public static class Timeline
                 Details: new { route = r.Route.ToString().ToLowerInvariant() }));
         foreach (var c in s.Consent.Changes)
             events.Add(new(c.At, "consent", $"{(c.Given ? "Opted in to" : "Opted out of")} {ChannelNames.Of(c.Channel)}: {c.How}", ChannelNames.Of(c.Channel)));
+        // What the client wrote about the program: the coach reads it here before the next session.
+        foreach (var r in s.Reflections)
+            events.Add(new(r.At, "reflection", $"Reflection on session {r.Session}: {r.Text}", ChannelNames.Of(r.Channel),
+                Details: new { reflectionId = r.Id, session = r.Session, replyToTouchId = r.ReplyToTouchId }));
+        foreach (var f in s.Feedback)
+        {
+            var questions = ProgramArc.Questions(f.Kind);
+            events.Add(new(f.At, f.Kind == FeedbackKind.Midpoint ? "midpoint-feedback" : "closing-reflection",
+                (f.Kind == FeedbackKind.Midpoint ? "Midpoint check: " : "Closing reflection: ") + string.Join(" · ", f.Answers.Select(a => $"{questions.First(q => q.Key == a.Key).Text} {a.Text}")),
+                ChannelNames.Of(f.Channel), Details: new { answers = f.Answers.ToDictionary(a => a.Key, a => a.Text) }));
+        }
+        if (s.EndedEarlyAt is { } left) events.Add(new(left, "ended-early", s.StatusDetail ?? "left the program early"));
         foreach (var e in s.Escalations)
         {
             events.Add(new(e.At, "escalation", $"{e.Reason}: {e.Detail}", Details: new { escalationId = e.Id, e.SlotOffered, e.HandledAt, caught = e.Caught }));

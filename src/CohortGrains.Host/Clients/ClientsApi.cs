@@ -31,7 +31,7 @@ public static class ClientsApi
         clients.MapGet("/timeline", TimelineAsync).WithName("GetClientTimeline").ProducesProblem(StatusCodes.Status404NotFound);
         clients.MapPost("/pause", (string clientId, HttpContext http, GrainRuntime rt, CancellationToken ct) => SendAsync(rt, http, clientId, new Paused(null), ct)).WithName("PauseClient").ProducesCommand<ClientResponse>();
         clients.MapPost("/resume", (string clientId, HttpContext http, GrainRuntime rt, CancellationToken ct) => SendAsync(rt, http, clientId, new Resumed(), ct)).WithName("ResumeClient").ProducesCommand<ClientResponse>();
-        clients.MapPost("/end", (string clientId, HttpContext http, GrainRuntime rt, CancellationToken ct) => SendAsync(rt, http, clientId, new ProgramEnded("left the program early"), ct)).WithName("EndClientProgram").ProducesCommand<ClientResponse>();
+        clients.MapPost("/end", (string clientId, HttpContext http, GrainRuntime rt, CancellationToken ct) => SendAsync(rt, http, clientId, new ProgramEnded("left the program early") { Early = true }, ct)).WithName("EndClientProgram").ProducesCommand<ClientResponse>();
         return api;
     }
 
@@ -64,7 +64,7 @@ public static class ClientsApi
         var target = await EnrolmentTargetAsync(runtime, orgId, cohortId, ct);
         if (target.Problem is not null) return target.Problem;
         var v = new Validation();
-        var enroll = ParseEnroll(v, body, "", target.Cohort!, target.CoachName!, runtime.Clock.GetUtcNow());
+        var enroll = ParseEnroll(v, body, "", target, runtime.Clock.GetUtcNow());
         if (!v.IsValid) return v.Problem();
         var call = await runtime.SendAsync<ClientLoopState>(Id(orgId, enroll!.ClientId), enroll, ct);
         return call switch
@@ -92,7 +92,7 @@ public static class ClientsApi
         var messages = new List<(GrainId, object)>();
         for (var i = 0; i < body!.Clients!.Count; i++)
         {
-            if (ParseEnroll(v, body.Clients[i], $"clients[{i}].", target.Cohort!, target.CoachName!, runtime.Clock.GetUtcNow()) is { } enroll)
+            if (ParseEnroll(v, body.Clients[i], $"clients[{i}].", target, runtime.Clock.GetUtcNow()) is { } enroll)
                 messages.Add((Id(orgId, enroll.ClientId), enroll));
         }
         if (!v.IsValid) return v.Problem();
@@ -102,19 +102,21 @@ public static class ClientsApi
             new BulkEnrollResponse(ids.Count, ids, "Enrolments are queued durably; the clients appear in the roster within moments."));
     }
 
-    private sealed record EnrolmentTarget(CohortState? Cohort, string? CoachName, IResult? Problem);
+    /// <param name="Norms">The coach's communication norms: the program's first message carries them.</param>
+    internal sealed record EnrolmentTarget(CohortState? Cohort, string? CoachName, IResult? Problem, Domain.Coaches.CommunicationNorms? Norms = null);
 
-    private static async Task<EnrolmentTarget> EnrolmentTargetAsync(GrainRuntime runtime, string orgId, string cohortId, CancellationToken ct)
+    internal static async Task<EnrolmentTarget> EnrolmentTargetAsync(GrainRuntime runtime, string orgId, string cohortId, CancellationToken ct)
     {
         var cohort = await CohortsApi.FindAsync(runtime, orgId, cohortId, ct);
         if (cohort is null) return new(null, null, Problems.NotFound($"cohort '{Parse.Truncate(cohortId)}' not found"));
         if (cohort.Lifecycle == CohortLifecycle.Ended) return new(null, null, Problems.Conflict("the cohort has ended; clients cannot be enrolled"));
         var coach = await runtime.GetAsync<CoachState>(Coaches.CoachesApi.Id(orgId, cohort.CoachId), ct);
-        return new(cohort, coach?.Name ?? "your coach", null);
+        return new(cohort, coach?.Name ?? "your coach", null, coach?.Norms);
     }
 
-    private static Enroll? ParseEnroll(Validation v, EnrollRequest? body, string prefix, CohortState cohort, string coachName, DateTimeOffset now)
+    internal static Enroll? ParseEnroll(Validation v, EnrollRequest? body, string prefix, EnrolmentTarget target, DateTimeOffset now)
     {
+        var (cohort, coachName) = (target.Cohort!, target.CoachName!);
         if (body is null)
         {
             v.Add(prefix.Length == 0 ? "body" : prefix.TrimEnd('.'), "is required");
@@ -146,7 +148,7 @@ public static class ClientsApi
             {
                 Changes = body.SmsConsent == true ? [new ConsentChange(Domain.Common.Channel.Sms, true, now, "smsConsent recorded at enrolment (API)", null)] : [],
             },
-            cohort.Program);
+            cohort.Program) { Norms = target.Norms };
     }
 
     private static async Task<Results<Ok<IEnumerable<ClientSummary>>, ProblemHttpResult>> RosterAsync(

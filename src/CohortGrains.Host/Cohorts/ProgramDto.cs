@@ -21,10 +21,20 @@ public sealed record ProgramDto(
     int? SilentAfterHours,
     List<TouchpointDto?>? Cadence)
 {
+    /// <summary>The first session's local date (yyyy-MM-dd): with it a biweekly program knows which weeks it meets in.</summary>
+    public string? FirstSessionDate { get; init; }
+
+    /// <summary>Each touchpoint's template version (read-only: the cohort numbers its edits), by key.</summary>
+    public Dictionary<string, int>? TemplateVersions { get; init; }
+
     public static ProgramDto From(ProgramDefinition p) => new(
         p.Weeks, p.Schedule.Day.ToString().ToLowerInvariant(), p.Schedule.LocalTime.ToString("HH:mm"), p.Schedule.TimeZone, p.Schedule.IntervalWeeks,
         p.WeeklyCap, new QuietHoursDto(p.QuietHours.Start.ToString("HH:mm"), p.QuietHours.End.ToString("HH:mm")), p.SilentAfterHours,
-        p.Cadence.Select(t => (TouchpointDto?)new TouchpointDto(t.Key, t.DayOffset, t.Channel.ToString().ToLowerInvariant(), ToWire(t.Kind), t.Template)).ToList());
+        p.Cadence.Select(t => (TouchpointDto?)new TouchpointDto(t.Key, t.DayOffset, t.Channel.ToString().ToLowerInvariant(), ToWire(t.Kind), t.Template)).ToList())
+    {
+        FirstSessionDate = p.Schedule.FirstSessionDate?.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
+        TemplateVersions = p.Cadence.ToDictionary(t => t.Key, t => t.TemplateVersion),
+    };
 
     private static string ToWire(TouchKind kind) => kind switch
     {
@@ -39,12 +49,14 @@ public sealed record ProgramDto(
         var time = Parse.Time(v, SessionTime, $"{field}.sessionTime");
         var zone = Parse.Zone(v, TimeZone, $"{field}.timeZone");
         var quiet = QuietHours is null ? DomainQuietHours.Default : ParseQuiet(v, QuietHours, $"{field}.quietHours");
-        var cadence = Cadence is null ? ProgramDefinition.DefaultCadence : ParseCadence(v, Cadence, $"{field}.cadence");
+        // A biweekly program's default cadence covers both weeks and preps the day before the next session.
+        var cadence = Cadence is null ? ProgramDefinition.DefaultCadenceFor(IntervalWeeks ?? 1) : ParseCadence(v, Cadence, $"{field}.cadence");
+        var firstSession = Parse.Date(v, FirstSessionDate, $"{field}.firstSessionDate");
         if (!v.IsValid) return null;
 
         var program = new ProgramDefinition(
             Weeks ?? 8,
-            new SessionSchedule(day!.Value, time!.Value, zone!, IntervalWeeks ?? 1),
+            new SessionSchedule(day!.Value, time!.Value, zone!, IntervalWeeks ?? 1) { FirstSessionDate = firstSession },
             cadence,
             WeeklyCap ?? ProgramDefinition.DefaultWeeklyCap,
             quiet!,

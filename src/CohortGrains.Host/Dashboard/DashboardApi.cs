@@ -26,7 +26,14 @@ public sealed record CohortDashboard(
     double? CatchRate,
     int Escalations,
     int ClientsWithLateActions,
-    IEnumerable<ClientSummary> Roster);
+    IEnumerable<ClientSummary> Roster)
+{
+    /// <summary>Clients who left before the program's end.</summary>
+    public int EndedEarly { get; init; }
+
+    /// <summary>Mid-program churn: clients who left early over every client enrolled (PRODUCT.md: 15%+ weak, under 7% strong).</summary>
+    public double? MidProgramChurnRate { get; init; }
+}
 
 public sealed record DashboardResponse(DateTimeOffset AsOf, IReadOnlyList<CohortDashboard> Cohorts);
 
@@ -77,7 +84,11 @@ public static class DashboardApi
                 Rate(s.EscalationsCaught, s.Escalations),
                 s.Escalations,
                 s.ClientsWithLateActions,
-                Roster.Sort(roster, now)));
+                Roster.Sort(roster, now))
+            {
+                EndedEarly = s.ClientsEndedEarly,
+                MidProgramChurnRate = Rate(s.ClientsEndedEarly, s.Clients),
+            });
         }
         return new DashboardResponse(now, result);
     }

@@ -39,6 +39,7 @@ public static class Endpoints
             .MapCheckIns()
             .MapDashboard()
             .MapTouches()
+            .MapProgramArcFeatures()
             .MapCluster();
         // Outside /api/v1 and its API keys: Twilio signs its webhooks, email links carry signed tokens.
         app.MapGroup("/webhooks").MapTwilioWebhooks();

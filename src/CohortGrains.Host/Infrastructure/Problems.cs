@@ -85,6 +85,9 @@ public sealed class Validation
         return trimmed;
     }
 
+    /// <summary>The field errors so far, for reports that gather several validations (one per imported row).</summary>
+    public IReadOnlyDictionary<string, string[]> Errors() => _errors.ToDictionary(e => e.Key, e => e.Value.ToArray());
+
     public ValidationProblem Problem() =>
         TypedResults.ValidationProblem(_errors.ToDictionary(e => e.Key, e => e.Value.ToArray()));
 }

@@ -25,6 +25,7 @@ public static class ServiceSetup
         services.Configure<ClockOptions>(config.GetSection("Clock"));
         services.Configure<WorkerOptions>(config.GetSection("Workers"));
         services.Configure<OperatorOptions>(config.GetSection("Operator"));
+        services.ConfigureProgramArc(config);
 
         services.AddCohortGrainsCore();
         services.AddCohortGrainsChannels(config);
@@ -73,6 +74,7 @@ public static class ServiceSetup
         services.AddSingleton<IChannel>(new RecordingChannel(ChannelNames.InApp));
         services.AddSingleton<IChannel>(new RecordingChannel(ChannelNames.Sms));
         services.AddSingleton<IChannel>(new RecordingChannel(ChannelNames.Email));
+        services.AddProgramArcChannels();
         return services;
     }
 

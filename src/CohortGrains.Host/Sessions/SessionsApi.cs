@@ -12,7 +12,11 @@ namespace CohortGrains.Host.Sessions;
 
 public sealed record ActionItemDto(string? What, string? ByWhen, string? Notice);
 public sealed record SessionNoteDto(string? Focus, string? Insight, string? AgreedAction, string? Obstacle, string? FollowUp);
-public sealed record LoggedSessionResponse(SessionView Session, IReadOnlyList<string> Hints, ClientResponse Client);
+public sealed record LoggedSessionResponse(SessionView Session, IReadOnlyList<string> Hints, ClientResponse Client)
+{
+    /// <summary>True when an inbound event with this id had already logged the session (nothing new happened).</summary>
+    public bool Duplicate { get; init; }
+}
 public sealed record LogSessionRequest(DateTimeOffset? OccurredAt, DateTimeOffset? NextSessionAt, List<ActionItemDto?>? ActionItems, SessionNoteDto? Note);
 
 public static class SessionsApi
@@ -25,11 +29,20 @@ public static class SessionsApi
     }
 
     /// <summary>The coach logs a completed session: 1–3 observable action items and the five-line note. Starts the cadence.</summary>
-    private static async Task<IResult> LogAsync(string clientId, LogSessionRequest? body, HttpContext http, GrainRuntime runtime, TimeProvider clock, CancellationToken ct)
+    private static Task<IResult> LogAsync(string clientId, LogSessionRequest? body, HttpContext http, GrainRuntime runtime, TimeProvider clock, CancellationToken ct) =>
+        LogSessionAsync(runtime, clock, http.User.OrgId(), clientId, body, sourceEventId: null, ct);
+
+    /// <summary>
+    /// Logging a session, shared by the coach's endpoint and the inbound session.completed event, so both start the loop
+    /// exactly alike. An event passes its id: the client's loop logs one session per event id, however often it arrives.
+    /// </summary>
+    internal static async Task<IResult> LogSessionAsync(GrainRuntime runtime, TimeProvider clock, string orgId, string clientId, LogSessionRequest? body,
+        string? sourceEventId, CancellationToken ct)
     {
-        var orgId = http.User.OrgId();
         var client = Ids.LooksValid(clientId) ? await runtime.GetAsync<ClientLoopState>(ClientsApi.Id(orgId, clientId), ct) : null;
         if (client is null) return Problems.NotFound($"client '{Parse.Truncate(clientId)}' not found");
+        if (sourceEventId is not null && client.Sessions.FirstOrDefault(x => x.SourceEventId == sourceEventId) is { } logged)
+            return TypedResults.Ok(new LoggedSessionResponse(ClientResponse.ToView(logged), [], ClientResponse.From(client)) { Duplicate = true });
         var cohort = await CohortsApi.FindAsync(runtime, orgId, client.CohortId, ct);
         if (cohort is null) return Problems.NotFound("the client's cohort no longer exists");
         if (cohort.Lifecycle != CohortLifecycle.Active)
@@ -49,9 +62,10 @@ public static class SessionsApi
         v.Check(nextSession <= occurredAt.AddDays(35), "nextSessionAt", "must be within 5 weeks of the session");
         if (!v.IsValid) return v.Problem();
 
-        var call = await ClientsApi.CallAsync(runtime, http, clientId, new SessionCompleted(occurredAt, nextSession, items, note!, cohort.Program), ct);
+        var call = await runtime.SendAsync<ClientLoopState>(ClientsApi.Id(orgId, clientId),
+            new SessionCompleted(occurredAt, nextSession, items, note!, cohort.Program) { SourceEventId = sourceEventId }, ct);
         if (call is not GrainCall<ClientLoopState>.Ok ok) return ClientsApi.Problem(call, clientId, "actionItems");
-        var session = ClientResponse.ToView(ok.State.CurrentSession!);
+        var session = ClientResponse.ToView(sourceEventId is null ? ok.State.CurrentSession! : ok.State.Sessions.Last(x => x.SourceEventId == sourceEventId));
         return TypedResults.Created($"/api/v1/clients/{clientId}", new LoggedSessionResponse(session, VaguenessHints(items), ClientResponse.From(ok.State)));
     }
 

@@ -4,6 +4,7 @@ using CohortGrains.Domain;
 using CohortGrains.Domain.ClientLoops;
 using CohortGrains.Domain.Coaches;
 using CohortGrains.Domain.Common;
+using CohortGrains.Domain.Integrations;
 using CohortGrains.Runtime.Storage;
 
 namespace CohortGrains.Runtime.Grains;
@@ -37,6 +38,9 @@ public abstract class GrainBehavior<TState, TMessage> : IGrainBehavior
     protected abstract GrainProjection Project(TState state);
     protected abstract TMessage Reminder(string name);
 
+    /// <summary>Touch facts new or changed between the state before and after the turn (see <see cref="TouchFactWrite"/>).</summary>
+    protected virtual IReadOnlyList<TouchFactWrite> TouchFacts(TState? before, TState after) => [];
+
     public object ReminderMessage(string name) => Reminder(name);
     public object DeserializeMessage(string json) => JsonSerializer.Deserialize(json, MessageJson) ?? throw new JsonException("null message");
     public string SerializeMessage(object message) => JsonSerializer.Serialize((TMessage)message, MessageJson);
@@ -48,7 +52,7 @@ public abstract class GrainBehavior<TState, TMessage> : IGrainBehavior
         var decision = Decide(typed, (TMessage)message, now);
         state = decision.State;
         if (decision.Rejected is { } r) return new TurnDecision.Reject(r.Code, r.Detail);
-        return Translate(id, decision.State!, decision.Effects);
+        return Translate(id, decision.State!, decision.Effects) with { TouchFacts = TouchFacts(typed, decision.State!) };
     }
 
     private TurnDecision.Write Translate(GrainId id, TState state, IReadOnlyList<Effect> effects)
@@ -85,6 +89,25 @@ public abstract class GrainBehavior<TState, TMessage> : IGrainBehavior
                 case TellClient t:
                     messages.Add(ToClient(id.OrgId, t.ClientId, t.Message));
                     break;
+                case TellCoach t:
+                    messages.Add(new MessageWrite(new GrainId(id.OrgId, CoachDecider.GrainType, t.CoachId),
+                        JsonSerializer.Serialize(t.Message, DomainJson.Default.CoachMessage)));
+                    break;
+                case PublishEvent p:
+                    // Through the org's Integrations grain, which knows the endpoints and fans out one delivery each.
+                    messages.Add(new MessageWrite(new GrainId(id.OrgId, IntegrationsDecider.GrainType, id.OrgId),
+                        JsonSerializer.Serialize<IntegrationsMessage>(new EventOccurred(p.Event), DomainJson.Default.IntegrationsMessage)));
+                    break;
+                case RequestCoachDigest d:
+                    // The digest's text needs the roster (a query): the "digest" channel composes it at send time.
+                    outbox.Add(new OutboxWrite($"{id}/digest-request-{d.SessionDate:yyyyMMdd}", ChannelNames.Digest, d.CoachId, null,
+                        d.SessionDate.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), "coach-digest", null));
+                    break;
+                case DeliverWebhook w:
+                    // One row per event and endpoint: retried, fenced and logged like any send.
+                    outbox.Add(new OutboxWrite($"{id}/wh-{w.EventId}-{w.EndpointId}", ChannelNames.Webhook, w.EndpointId, w.EventType, w.PayloadJson,
+                        w.EventType, null));
+                    break;
                 default:
                     throw new InvalidOperationException($"No translation for effect {effect.GetType().Name}");
             }
@@ -104,6 +127,10 @@ public static class ChannelNames
     public const string Sms = "sms";
     public const string Email = "email";
     public const string InApp = "inapp";
+    /// <summary>Outbound webhook deliveries; the recipient is the endpoint id.</summary>
+    public const string Webhook = "webhook";
+    /// <summary>A coach's digest to compose (not sent as is): the recipient is the coach id, the body the session date.</summary>
+    public const string Digest = "digest";
 
     public static string Of(Channel channel) => channel switch
     {

@@ -4,6 +4,7 @@ using CohortGrains.Domain.ClientLoops;
 using CohortGrains.Domain.Coaches;
 using CohortGrains.Domain.Cohorts;
 using CohortGrains.Domain.Common;
+using CohortGrains.Domain.Integrations;
 using CohortGrains.Domain.Orgs;
 using CohortGrains.Runtime.Storage;
 
@@ -40,7 +41,19 @@ public sealed class ClientLoopGrain : GrainBehavior<ClientLoopState, ClientLoopM
         EscalationsCaught = s.Escalations.Count(e => e.Caught),
         Phone = s.Profile.Phone,
         Email = s.Profile.Email,
+        EndedEarly = s.EndedEarlyAt is not null,
     };
+
+    protected override IReadOnlyList<TouchFactWrite> TouchFacts(ClientLoopState? before, ClientLoopState after)
+    {
+        // Only what changed: a turn rewrites the one or two facts it touched, not the client's whole history.
+        var old = before is null ? [] : PromptAnalytics.Facts(before).ToDictionary(f => f.TouchId);
+        return PromptAnalytics.Facts(after)
+            .Where(f => !old.TryGetValue(f.TouchId, out var was) || was != f)
+            .Select(f => new TouchFactWrite(f.TouchId, after.CohortId, after.CoachId, f.Template, f.TemplateVersion, f.Kind,
+                ChannelNames.Of(f.Channel), f.SentAt, f.RepliedAt, f.Rating))
+            .ToList();
+    }
 }
 
 public sealed class CoachGrain : GrainBehavior<CoachState, CoachMessage>
@@ -87,6 +100,19 @@ public sealed class OrgGrain : GrainBehavior<OrgState, OrgMessage>
     protected override GrainProjection Project(OrgState s) => new() { DisplayName = s.Name };
 }
 
+/// <summary>One per org (keyed by the org id): the inbound secret and the outbound webhook endpoints.</summary>
+public sealed class IntegrationsGrain : GrainBehavior<IntegrationsState, IntegrationsMessage>
+{
+    public override string Type => IntegrationsDecider.GrainType;
+    protected override JsonTypeInfo<IntegrationsState> StateJson => DomainJson.Default.IntegrationsState;
+    protected override JsonTypeInfo<IntegrationsMessage> MessageJson => DomainJson.Default.IntegrationsMessage;
+    protected override Decision<IntegrationsState> Decide(IntegrationsState? state, IntegrationsMessage message, DateTimeOffset now) =>
+        IntegrationsDecider.Decide(state, message, now);
+    protected override IntegrationsMessage Reminder(string name) => new IntegrationsReminderDue(name);
+    // Nothing to aggregate: the endpoints are read from the state, one grain per org.
+    protected override GrainProjection Project(IntegrationsState s) => new();
+}
+
 /// <summary>The grain types a node can run, by name.</summary>
 public sealed class GrainTypeRegistry
 {
@@ -95,7 +121,7 @@ public sealed class GrainTypeRegistry
     public GrainTypeRegistry(IEnumerable<IGrainBehavior> types) => _types = types.ToDictionary(t => t.Type);
 
     public static GrainTypeRegistry Default(params IGrainBehavior[] extra) =>
-        new([new ClientLoopGrain(), new CoachGrain(), new CohortGrain(), new OrgGrain(), .. extra]);
+        new([new ClientLoopGrain(), new CoachGrain(), new CohortGrain(), new OrgGrain(), new IntegrationsGrain(), .. extra]);
 
     public IGrainBehavior Get(string type) =>
         _types.TryGetValue(type, out var b) ? b : throw new InvalidOperationException($"Unknown grain type '{type}'");

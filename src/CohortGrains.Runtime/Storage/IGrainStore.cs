@@ -22,7 +22,7 @@ public interface IGrainStore : IMembershipStore
     /// Runs one grain turn in ONE transaction: lock the grain row, check the trigger is still ours
     /// (a timer trigger must still exist with the attempt we claimed — fencing), call <paramref name="decide"/>
     /// with the current row (null when the grain does not exist yet), then write the new state (version + 1),
-    /// its projection, timer upserts and cancels, outbox rows and messages to other grains, delete the trigger
+    /// its projection, its touch facts (upserted by touch id), timer upserts and cancels, outbox rows and messages to other grains, delete the trigger
     /// timer, and commit. When decide returns <see cref="TurnDecision.Reject"/> nothing is written except that a
     /// timer trigger is still consumed. When the trigger is no longer ours nothing is written and
     /// <see cref="TurnOutcome.Fenced"/> is returned without calling decide.
@@ -79,6 +79,13 @@ public interface IGrainStore : IMembershipStore
     /// due at <paramref name="now"/>, and how long the oldest due one has waited. Channels with nothing pending are absent.
     /// </summary>
     Task<IReadOnlyList<OutboxBacklog>> GetOutboxBacklogAsync(DateTimeOffset now, CancellationToken ct);
+
+    /// <summary>
+    /// Per-template figures over the touch facts: touches sent, answered, the median time to the first answer and the
+    /// distribution of first ratings, grouped by template and (when asked) cohort and version. Ordered by cohort,
+    /// template, version.
+    /// </summary>
+    Task<IReadOnlyList<TemplateStats>> GetTemplateStatsAsync(TemplateStatsQuery query, CancellationToken ct);
 
     // ---- API keys (stored hashed) ----
 

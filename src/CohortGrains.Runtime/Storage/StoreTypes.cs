@@ -37,6 +37,8 @@ public sealed record GrainProjection
     /// <summary>Phone in E.164 for matching inbound SMS to a client (null when none).</summary>
     public string? Phone { get; init; }
     public string? Email { get; init; }
+    /// <summary>The client left before the program's end: mid-program churn.</summary>
+    public bool EndedEarly { get; init; }
 }
 
 /// <summary>What started a turn.</summary>
@@ -65,6 +67,22 @@ public sealed record OutboxWrite(
 /// <summary>A message to another grain; stored as a timer on the target due immediately, so it survives crashes.</summary>
 public sealed record MessageWrite(GrainId Target, string PayloadJson);
 
+/// <summary>
+/// One answerable touch of a client and its first answer, upserted by (org, grain key, touch id) in the turn that sent
+/// or answered it, so per-template reply rates are SQL aggregates, never grain JSON read in bulk.
+/// </summary>
+public sealed record TouchFactWrite(
+    string TouchId,
+    string? CohortId,
+    string? CoachId,
+    string Template,
+    int TemplateVersion,
+    string Kind,
+    string Channel,
+    DateTimeOffset SentAt,
+    DateTimeOffset? RepliedAt,
+    int? Rating);
+
 public abstract record TurnDecision
 {
     public sealed record Write(
@@ -77,6 +95,9 @@ public abstract record TurnDecision
     {
         /// <summary>Reasons of the escalations this turn raised ("stuck", "silent"), for metrics only: stores ignore it.</summary>
         public IReadOnlyList<string> Escalations { get; init; } = [];
+
+        /// <summary>Touch facts that are new or changed in this turn (only ClientLoop writes them).</summary>
+        public IReadOnlyList<TouchFactWrite> TouchFacts { get; init; } = [];
     }
 
     /// <summary>The grain refused the message (bad input for its current state); nothing is written.</summary>
@@ -157,6 +178,8 @@ public sealed record OutboxQuery(string OrgId)
     public int Limit { get; init; } = 100;
     /// <summary>Return rows with id below this (newest first paging).</summary>
     public long? BeforeId { get; init; }
+    /// <summary>Only rows to this recipient (a webhook endpoint's delivery log).</summary>
+    public string? Recipient { get; init; }
 }
 
 public sealed record GrainRow(GrainId Id, long Version, DateTimeOffset UpdatedAt, GrainProjection Projection);
@@ -185,7 +208,39 @@ public sealed record CohortStats(
     int ActionsDone,
     int Escalations,
     int EscalationsCaught,
-    int ClientsWithLateActions);
+    int ClientsWithLateActions)
+{
+    /// <summary>Clients who left before the program's end.</summary>
+    public int ClientsEndedEarly { get; init; }
+}
+
+/// <summary>What the per-template reply rates are computed over.</summary>
+public sealed record TemplateStatsQuery(string OrgId)
+{
+    public string? CohortId { get; init; }
+    /// <summary>Touches sent at or after this instant.</summary>
+    public DateTimeOffset? Since { get; init; }
+    /// <summary>Touches sent before this instant (leaves out prompts too fresh to have been answered).</summary>
+    public DateTimeOffset? Until { get; init; }
+    /// <summary>One row per cohort (else the org's cohorts together).</summary>
+    public bool ByCohort { get; init; }
+    /// <summary>One row per template version (else every version together).</summary>
+    public bool ByVersion { get; init; }
+}
+
+/// <summary>Aggregates of the touch facts of one template (key), per cohort and/or version when asked.</summary>
+/// <param name="Ratings">How many first ratings were 1, 2, 3, 4 and 5 (index 0 = rating 1).</param>
+public sealed record TemplateStats(
+    string? CohortId,
+    string Template,
+    int? TemplateVersion,
+    string Kind,
+    int Sent,
+    int Replied,
+    double? MedianReplySeconds,
+    IReadOnlyList<int> Ratings,
+    DateTimeOffset FirstSentAt,
+    DateTimeOffset LastSentAt);
 
 public sealed record TimerBacklog(long Due, TimeSpan OldestLag, long Total);
 

@@ -34,7 +34,7 @@ UPDATE grains SET
     next_session_at = @NextSessionAt, earliest_open_action_due = @EarliestOpenActionDue,
     prompts_sent = @PromptsSent, replies = @Replies, touches_sent = @TouchesSent,
     actions_total = @ActionsTotal, actions_done = @ActionsDone, escalations = @Escalations,
-    escalations_caught = @EscalationsCaught, phone = @Phone, email = @Email, state = @State
+    escalations_caught = @EscalationsCaught, phone = @Phone, email = @Email, ended_early = @EndedEarly, state = @State
 WHERE org_id = @OrgId AND grain_type = @GrainType AND grain_key = @GrainKey AND version = @ExpectedVersion;
 
 -- name: QueryGrains
@@ -44,7 +44,7 @@ WHERE org_id = @OrgId AND grain_type = @GrainType AND grain_key = @GrainKey AND 
 SELECT org_id, grain_type, grain_key, version, updated_at,
        display_name, cohort_id, coach_id, status, status_since, status_detail, risk, last_rating,
        next_session_at, earliest_open_action_due, prompts_sent, replies, touches_sent, actions_total,
-       actions_done, escalations, escalations_caught, phone, email
+       actions_done, escalations, escalations_caught, phone, email, ended_early
 FROM grains
 WHERE org_id = @OrgId AND grain_type = @GrainType AND version > 0 /**filters**/
 ORDER BY /**order**/
@@ -55,7 +55,7 @@ LIMIT @Limit OFFSET @Offset;
 SELECT org_id, grain_type, grain_key, version, updated_at,
        display_name, cohort_id, coach_id, status, status_since, status_detail, risk, last_rating,
        next_session_at, earliest_open_action_due, prompts_sent, replies, touches_sent, actions_total,
-       actions_done, escalations, escalations_caught, phone, email
+       actions_done, escalations, escalations_caught, phone, email, ended_early
 FROM grains
 WHERE phone = @Phone AND grain_type = @GrainType AND version > 0
 ORDER BY updated_at DESC, org_id, grain_key
@@ -72,7 +72,8 @@ SELECT cohort_id,
        SUM(actions_done)       AS actions_done,
        SUM(escalations)        AS escalations,
        SUM(escalations_caught) AS escalations_caught,
-       COUNT(*) FILTER (WHERE earliest_open_action_due < @Now) AS clients_with_late_actions
+       COUNT(*) FILTER (WHERE earliest_open_action_due < @Now) AS clients_with_late_actions,
+       COUNT(*) FILTER (WHERE ended_early)                     AS clients_ended_early
 FROM grains
 WHERE org_id = @OrgId AND grain_type = 'ClientLoop' AND cohort_id IS NOT NULL /**filters**/
 GROUP BY cohort_id

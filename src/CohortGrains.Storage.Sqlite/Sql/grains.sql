@@ -10,12 +10,12 @@ INSERT INTO grains (
     org_id, grain_type, grain_key, version, updated_at,
     display_name, cohort_id, coach_id, status, status_since, status_detail, risk, last_rating,
     next_session_at, earliest_open_action_due, prompts_sent, replies, touches_sent, actions_total,
-    actions_done, escalations, escalations_caught, phone, email, state)
+    actions_done, escalations, escalations_caught, phone, email, ended_early, state)
 VALUES (
     @OrgId, @GrainType, @GrainKey, @Version, @UpdatedAt,
     @DisplayName, @CohortId, @CoachId, @Status, @StatusSince, @StatusDetail, @Risk, @LastRating,
     @NextSessionAt, @EarliestOpenActionDue, @PromptsSent, @Replies, @TouchesSent, @ActionsTotal,
-    @ActionsDone, @Escalations, @EscalationsCaught, @Phone, @Email, @State);
+    @ActionsDone, @Escalations, @EscalationsCaught, @Phone, @Email, @EndedEarly, @State);
 
 -- name: UpdateGrain
 -- Checks the version read at the start of the turn, like every update of a versioned row.
@@ -26,7 +26,7 @@ UPDATE grains SET
     next_session_at = @NextSessionAt, earliest_open_action_due = @EarliestOpenActionDue,
     prompts_sent = @PromptsSent, replies = @Replies, touches_sent = @TouchesSent,
     actions_total = @ActionsTotal, actions_done = @ActionsDone, escalations = @Escalations,
-    escalations_caught = @EscalationsCaught, phone = @Phone, email = @Email, state = @State
+    escalations_caught = @EscalationsCaught, phone = @Phone, email = @Email, ended_early = @EndedEarly, state = @State
 WHERE org_id = @OrgId AND grain_type = @GrainType AND grain_key = @GrainKey AND version = @ExpectedVersion;
 
 -- name: QueryGrains
@@ -35,7 +35,7 @@ WHERE org_id = @OrgId AND grain_type = @GrainType AND grain_key = @GrainKey AND 
 SELECT org_id, grain_type, grain_key, version, updated_at,
        display_name, cohort_id, coach_id, status, status_since, status_detail, risk, last_rating,
        next_session_at, earliest_open_action_due, prompts_sent, replies, touches_sent, actions_total,
-       actions_done, escalations, escalations_caught, phone, email
+       actions_done, escalations, escalations_caught, phone, email, ended_early
 FROM grains
 WHERE org_id = @OrgId AND grain_type = @GrainType /**filters**/
 ORDER BY /**order**/
@@ -63,7 +63,8 @@ SELECT cohort_id,
        SUM(actions_done)       AS actions_done,
        SUM(escalations)        AS escalations,
        SUM(escalations_caught) AS escalations_caught,
-       SUM(CASE WHEN earliest_open_action_due < @Now THEN 1 ELSE 0 END) AS clients_with_late_actions
+       SUM(CASE WHEN earliest_open_action_due < @Now THEN 1 ELSE 0 END) AS clients_with_late_actions,
+       SUM(ended_early)        AS clients_ended_early
 FROM grains
 WHERE org_id = @OrgId AND grain_type = 'ClientLoop' AND cohort_id IS NOT NULL /**filters**/
 GROUP BY cohort_id

@@ -60,6 +60,8 @@ public sealed class KillSwitchStore(PostgresGrainStore inner, string node) : IGr
         Call(t => inner.FindGrainsByPhoneAsync(grainType, phone, limit, t), ct);
     public Task<IReadOnlyList<OutboxBacklog>> GetOutboxBacklogAsync(DateTimeOffset now, CancellationToken ct) =>
         Call(t => inner.GetOutboxBacklogAsync(now, t), ct);
+    public Task<IReadOnlyList<TemplateStats>> GetTemplateStatsAsync(TemplateStatsQuery query, CancellationToken ct) =>
+        Call(t => inner.GetTemplateStatsAsync(query, t), ct);
     public Task<IReadOnlyList<GrainRow>> QueryGrainsAsync(GrainQuery query, CancellationToken ct) => Call(t => inner.QueryGrainsAsync(query, t), ct);
     public Task<IReadOnlyList<CohortStats>> GetCohortStatsAsync(string orgId, IReadOnlyCollection<string>? cohortIds, DateTimeOffset now, CancellationToken ct) =>
         Call(t => inner.GetCohortStatsAsync(orgId, cohortIds, now, t), ct);
