@@ -22,6 +22,9 @@ public static class ClientLoopDecider
             return message is Enroll enroll
                 ? OnEnroll(enroll, now)
                 : Decision<ClientLoopState>.Reject(Rejection.NotFound, NotEnrolled);
+        // An erased client is gone: nothing may write their data again (a late reply, a redelivered message).
+        if (state.ErasedAt is not null)
+            return message is EraseClient ? Decision<ClientLoopState>.Unchanged(state) : Decision<ClientLoopState>.Reject(Rejection.NotFound, NotEnrolled);
 
         return message switch
         {
@@ -37,6 +40,7 @@ public static class ClientLoopDecider
             ProgramEnded m => OnProgramEnded(state, m, now),
             SlotOffered m => OnSlotOffered(state, m, now),
             EscalationHandled m => OnEscalationHandled(state, m),
+            EraseClient => ClientErasure.Tombstone(state, now),
             _ => throw new ArgumentOutOfRangeException(nameof(message), message.GetType().Name),
         };
     }

@@ -19,6 +19,7 @@ namespace CohortGrains.Domain.ClientLoops;
 [JsonDerivedType(typeof(ProgramEnded), "programEnded")]
 [JsonDerivedType(typeof(SlotOffered), "slotOffered")]
 [JsonDerivedType(typeof(EscalationHandled), "escalationHandled")]
+[JsonDerivedType(typeof(EraseClient), "eraseClient")]
 public abstract record ClientLoopMessage;
 
 public sealed record Enroll(
@@ -62,3 +63,6 @@ public sealed record ProgramEnded(string Reason) : ClientLoopMessage;
 public sealed record SlotOffered(string EscalationId, DateTimeOffset? SlotStart) : ClientLoopMessage;
 
 public sealed record EscalationHandled(string EscalationId, DateTimeOffset HandledAt) : ClientLoopMessage;
+
+/// <summary>Erase the client's personal data: the state becomes a tombstone and the loop stops for good.</summary>
+public sealed record EraseClient : ClientLoopMessage;

@@ -98,7 +98,9 @@ public sealed record ClientLoopState(
     /// <summary>Names of reminders currently scheduled, so a new session, a pause or the end cancels them all.</summary>
     ImmutableList<string> Reminders,
     /// <summary>Status to return to on resume.</summary>
-    ClientStatus? StatusBeforePause = null)
+    ClientStatus? StatusBeforePause = null,
+    /// <summary>Set when the client's personal data was erased: the state is a tombstone (see <see cref="ClientErasure"/>).</summary>
+    DateTimeOffset? ErasedAt = null)
 {
     public const int CurrentSchemaVersion = 1;
 

@@ -45,6 +45,7 @@ public sealed record CoachState(
 [JsonDerivedType(typeof(ClientEscalated), "clientEscalated")]
 [JsonDerivedType(typeof(HandleAlert), "handleAlert")]
 [JsonDerivedType(typeof(CoachReminderDue), "reminderDue")]
+[JsonDerivedType(typeof(ClientErased), "clientErased")]
 public abstract record CoachMessage;
 
 public sealed record CreateCoach(string CoachId, string Name, string? Email, string TimeZone, ImmutableList<AvailabilityWindow> Availability) : CoachMessage;
@@ -63,6 +64,9 @@ public sealed record ClientEscalated(
     DateTimeOffset NextSessionAt) : CoachMessage;
 
 public sealed record HandleAlert(string AlertId, string? Note) : CoachMessage;
+
+/// <summary>A client's personal data was erased: their alerts keep ids and times, lose name, detail and the coach's note.</summary>
+public sealed record ClientErased(string ClientId) : CoachMessage;
 
 /// <summary>Coaches have no reminders yet; the type exists so the runtime can deliver one uniformly.</summary>
 public sealed record CoachReminderDue(string Name) : CoachMessage;
@@ -118,6 +122,16 @@ public static class CoachDecider
                     state with { Alerts = state.Alerts.SetItem(index, handled) },
                     [new TellClient(alert.ClientId, new EscalationHandled(alert.EscalationId, now))]);
             }
+            case ClientErased m:
+                return Decision<CoachState>.Accept(state with
+                {
+                    Alerts = state.Alerts.Select(a => a.ClientId != m.ClientId ? a : a with
+                    {
+                        ClientName = ClientErasure.ErasedText,
+                        Detail = ClientErasure.ErasedText,
+                        HandledNote = a.HandledNote is null ? null : ClientErasure.ErasedText,
+                    }).ToImmutableList(),
+                });
             case CoachReminderDue:
                 return Decision<CoachState>.Unchanged(state);
             default:
