@@ -4,6 +4,7 @@ using CohortGrains.Host.Coaches;
 using CohortGrains.Host.Cohorts;
 using CohortGrains.Host.Dashboard;
 using CohortGrains.Host.Orgs;
+using CohortGrains.Host.Security;
 using CohortGrains.Host.Sessions;
 using CohortGrains.Host.Touches;
 using CohortGrains.Runtime.Storage;
@@ -18,8 +19,10 @@ public static class Endpoints
         app.Services.GetRequiredService<OperatorKey>();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseSecurity();
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseAntiforgery();
         return app;
     }
 
@@ -33,7 +36,8 @@ public static class Endpoints
             .MapSessions()
             .MapCheckIns()
             .MapDashboard()
-            .MapTouches();
+            .MapTouches()
+            .MapSecurity();
 
         app.MapGet("/health/live", () => TypedResults.Ok(new { status = "live" })).AllowAnonymous();
         app.MapGet("/health/ready", async (IGrainStore store, CancellationToken ct) =>

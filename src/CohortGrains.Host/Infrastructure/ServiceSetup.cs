@@ -43,6 +43,7 @@ public static class ServiceSetup
             // An endpoint that forgets to say who may call it is closed, not open.
             .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 1024 * 1024);
+        builder.AddSecurity();
         return builder;
     }
 

@@ -26,7 +26,7 @@ public static class SessionsApi
     private static async Task<IResult> LogAsync(string clientId, LogSessionRequest? body, HttpContext http, GrainRuntime runtime, TimeProvider clock, CancellationToken ct)
     {
         var orgId = http.User.OrgId();
-        var client = Ids.LooksValid(clientId) ? await runtime.GetAsync<ClientLoopState>(ClientsApi.Id(orgId, clientId), ct) : null;
+        var client = await ClientsApi.FindAsync(runtime, http, clientId, ct);
         if (client is null) return Problems.NotFound($"client '{Parse.Truncate(clientId)}' not found");
         var cohort = await CohortsApi.FindAsync(runtime, orgId, client.CohortId, ct);
         if (cohort is null) return Problems.NotFound("the client's cohort no longer exists");
