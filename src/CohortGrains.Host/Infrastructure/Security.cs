@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.CookiePolicy;
@@ -67,6 +68,10 @@ public static class Security
         services.Configure<WebSecurityOptions>(config.GetSection("Web"));
         services.Configure<LinkOptions>(config.GetSection("Links"));
         services.AddSingleton<ClientLinks>();
+
+        // Answers are JSON-escaped for HTML too (<, >, &, ' and " as \u escapes): a name like "<script>" stays inert
+        // even where a page embeds our JSON. ASP.NET Core's default here is the relaxed encoder, which leaves them raw.
+        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Encoder = JavaScriptEncoder.Default);
 
         services.Configure<AuthorizationOptions>(o =>
         {
