@@ -12,8 +12,12 @@ namespace CohortGrains.Host.Tests.Security;
 /// </summary>
 public sealed class EndpointPolicyTests : IDisposable
 {
-    /// <summary>The only routes anyone may call without credentials: probes, the scrape endpoint, and provider webhooks (which check signatures).</summary>
-    public static readonly string[] AnonymousPrefixes = ["/health/", "/webhooks/", "/metrics"];
+    /// <summary>
+    /// The only routes anyone may call without credentials: probes, the scrape endpoint (which checks its own scrape key
+    /// unless configured open), provider webhooks (which check the provider's signature), and the OpenAPI description
+    /// (the shape of the API, no data). Adding a prefix here is a security decision: say why in the comment.
+    /// </summary>
+    public static readonly string[] AnonymousPrefixes = ["/health/", "/webhooks/", "/metrics", "/openapi/"];
 
     private readonly TestHost _host = new();
 
@@ -58,11 +62,11 @@ public sealed class EndpointPolicyTests : IDisposable
     }
 
     [Fact]
-    public void OnlyProbesMetricsAndWebhooksAreAnonymous()
+    public void OnlyProbesMetricsWebhooksAndTheApiDescriptionAreAnonymous()
     {
         var endpoints = EndpointCatalog.From(_host.Services);
         var open = AnonymousOutsideTheAllowList(endpoints).ToList();
-        Assert.True(open.Count == 0, "Anonymous endpoints outside /health/, /metrics and /webhooks/: " + string.Join(", ", open));
+        Assert.True(open.Count == 0, "Anonymous endpoints outside the allow-list (" + string.Join(", ", AnonymousPrefixes) + "): " + string.Join(", ", open));
         Assert.Contains(endpoints, e => e.AllowsAnonymous && e.Route == "/health/live");
     }
 
