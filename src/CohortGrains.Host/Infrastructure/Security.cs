@@ -187,8 +187,10 @@ public static class Security
 
     private static RateLimitPartition<string> Partition(HttpContext http, string? key, RateLimitingOptions.TokenBucket bucket)
     {
-        // Health probes come often and from one address; they are cheap and must never be refused.
-        if (key is null || http.Request.Path.StartsWithSegments("/health")) return RateLimitPartition.GetNoLimiter("");
+        // Health probes come often and from one address and must never be refused. Provider webhooks come in bursts
+        // from a few provider addresses during a launch, carry a signature, and are not always retried when refused.
+        if (key is null || http.Request.Path.StartsWithSegments("/health") || http.Request.Path.StartsWithSegments("/webhooks"))
+            return RateLimitPartition.GetNoLimiter("");
         return RateLimitPartition.GetTokenBucketLimiter(key, _ => new TokenBucketRateLimiterOptions
         {
             TokenLimit = Math.Max(1, bucket.PermitLimit),

@@ -26,8 +26,8 @@ public sealed class TestHost : WebApplicationFactory<Program>
 
     public Dictionary<string, string?> Settings { get; } = new();
 
-    /// <summary>More services for one test (a log capture…), added after the host's own.</summary>
-    public Action<IServiceCollection>? ExtraServices { get; init; }
+    /// <summary>Service replacements a test needs (a faulty channel, a store spy, a log capture), applied after the host's own.</summary>
+    public List<Action<IServiceCollection>> ServiceOverrides { get; } = [];
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
@@ -42,7 +42,7 @@ public sealed class TestHost : WebApplicationFactory<Program>
         {
             services.RemoveAll<TimeProvider>();
             services.AddSingleton<TimeProvider>(Clock);
-            ExtraServices?.Invoke(services);
+            foreach (var apply in ServiceOverrides) apply(services);
         });
     }
 

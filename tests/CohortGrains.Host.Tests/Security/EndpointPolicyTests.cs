@@ -14,10 +14,11 @@ public sealed class EndpointPolicyTests : IDisposable
 {
     /// <summary>
     /// The only routes anyone may call without credentials: probes, the scrape endpoint (which checks its own scrape key
-    /// unless configured open), provider webhooks (which check the provider's signature), and the OpenAPI description
-    /// (the shape of the API, no data). Adding a prefix here is a security decision: say why in the comment.
+    /// unless configured open), provider webhooks (which check the provider's signature), the OpenAPI description (the
+    /// shape of the API, no data), and the one-tap pages of our emails (/r/, /unsubscribe/: the signed token in the path
+    /// is the permission, for one client and one purpose). Adding a prefix here is a security decision: say why.
     /// </summary>
-    public static readonly string[] AnonymousPrefixes = ["/health/", "/webhooks/", "/metrics", "/openapi/"];
+    public static readonly string[] AnonymousPrefixes = ["/health/", "/webhooks/", "/metrics", "/openapi/", "/r/", "/unsubscribe/"];
 
     private readonly TestHost _host = new();
 
@@ -62,7 +63,7 @@ public sealed class EndpointPolicyTests : IDisposable
     }
 
     [Fact]
-    public void OnlyProbesMetricsWebhooksAndTheApiDescriptionAreAnonymous()
+    public void OnlyAllowListedRoutesAreAnonymous()
     {
         var endpoints = EndpointCatalog.From(_host.Services);
         var open = AnonymousOutsideTheAllowList(endpoints).ToList();

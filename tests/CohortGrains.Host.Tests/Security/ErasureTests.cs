@@ -29,7 +29,8 @@ public sealed class ErasureTests : IAsyncLifetime
 
     public ErasureTests()
     {
-        _host = new TestHost { ExtraServices = s => s.AddLogging(b => b.AddProvider(_logs)) };
+        _host = new TestHost();
+        _host.ServiceOverrides.Add(s => s.AddLogging(b => b.AddProvider(_logs)));
         // Every category at every level, the framework's included: whatever anyone logs, the capture sees it.
         _host.Settings["Logging:LogLevel:Default"] = "Trace";
         _host.Settings["Logging:LogLevel:Microsoft"] = "Trace";

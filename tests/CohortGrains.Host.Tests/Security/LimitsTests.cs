@@ -111,6 +111,9 @@ public sealed class LimitsTests
 
         Assert.Equal(Enumerable.Repeat(HttpStatusCode.Unauthorized, 5), statuses.Take(5));
         Assert.Equal(HttpStatusCode.TooManyRequests, statuses[5]);
+        // Probes and provider webhooks (signed, bursty, not always retried) are never limited.
+        Assert.Equal(HttpStatusCode.OK, (await host.ClientWithKey(null).GetAsync("/health/live")).StatusCode);
+        Assert.NotEqual(HttpStatusCode.TooManyRequests, (await host.ClientWithKey(null).PostAsync("/webhooks/twilio/status", null)).StatusCode);
     }
 
     [Fact]
