@@ -38,10 +38,11 @@ public static class ClientPrivacyApi
     }
 
     /// <summary>A one-tap, no-login link for the client (their coach or an org admin issues it): signed, expiring, revocable.</summary>
-    private static async Task<IResult> CreateLinkAsync(string clientId, CreateLinkRequest? body, HttpContext http, GrainRuntime runtime, ClientLinks links, CancellationToken ct)
+    private static async Task<Results<Created<LinkResponse>, ValidationProblem, ProblemHttpResult>> CreateLinkAsync(
+        string clientId, CreateLinkRequest? body, HttpContext http, GrainRuntime runtime, ClientLinks links, CancellationToken ct)
     {
         var orgId = http.User.OrgId();
-        if (await ClientsApi.FindAsync(runtime, http, clientId, ct) is null) return ClientsApi.Problem(null, clientId);
+        if (await ClientsApi.FindAsync(runtime, http, clientId, ct) is null) return NotFound(clientId);
         var v = new Validation();
         var hours = body?.ExpiresInHours ?? links.Options.DefaultLifetimeHours;
         if (hours < 1 || hours > links.Options.MaxLifetimeHours) v.Add("expiresInHours", $"must be between 1 and {links.Options.MaxLifetimeHours}");
@@ -58,9 +59,9 @@ public static class ClientPrivacyApi
             "Send the URL to the client only; it is shown once. Revoke it with DELETE /api/v1/keys/{linkId}, or all of the client's links with DELETE /api/v1/clients/{id}/links."));
     }
 
-    private static async Task<IResult> RevokeLinksAsync(string clientId, HttpContext http, GrainRuntime runtime, CancellationToken ct)
+    private static async Task<Results<Ok<RevokedLinksResponse>, ProblemHttpResult>> RevokeLinksAsync(string clientId, HttpContext http, GrainRuntime runtime, CancellationToken ct)
     {
-        if (await ClientsApi.FindAsync(runtime, http, clientId, ct) is null) return ClientsApi.Problem(null, clientId);
+        if (await ClientsApi.FindAsync(runtime, http, clientId, ct) is null) return NotFound(clientId);
         var now = runtime.Clock.GetUtcNow();
         var revoked = await runtime.Store.RevokeApiKeysOfSubjectAsync(http.User.OrgId(), clientId, now, ct);
         await runtime.Store.AppendAuditAsync([Audit.Entry(http, "links.revoked", "client", clientId, $"{revoked} link(s)")], now, ct);
@@ -68,11 +69,11 @@ public static class ClientPrivacyApi
     }
 
     /// <summary>All of one client's data as JSON: profile, sessions with notes, timeline, every touch, links, audit entries.</summary>
-    private static async Task<IResult> ExportAsync(string clientId, HttpContext http, GrainRuntime runtime, CancellationToken ct)
+    private static async Task<Results<Ok<ClientExport>, ProblemHttpResult>> ExportAsync(string clientId, HttpContext http, GrainRuntime runtime, CancellationToken ct)
     {
         var orgId = http.User.OrgId();
         var state = await ClientsApi.FindAsync(runtime, http, clientId, ct);
-        if (state is null) return ClientsApi.Problem(null, clientId);
+        if (state is null) return NotFound(clientId);
         var store = runtime.Store;
         var now = runtime.Clock.GetUtcNow();
 
@@ -113,18 +114,19 @@ public static class ClientPrivacyApi
     /// 3. the coach's grain forgets the name, detail and note of the client's alerts;
     /// 4. the store step runs again, which also pushes the coach's rewrite out of the SQLite WAL.
     /// </summary>
-    private static async Task<IResult> EraseAsync(string clientId, HttpContext http, GrainRuntime runtime, CancellationToken ct)
+    private static async Task<Results<Ok<ErasedResponse>, ProblemHttpResult>> EraseAsync(string clientId, HttpContext http, GrainRuntime runtime, CancellationToken ct)
     {
         var orgId = http.User.OrgId();
-        if (!Ids.LooksValid(clientId)) return ClientsApi.Problem(null, clientId);
+        if (!Ids.LooksValid(clientId)) return NotFound(clientId);
         var id = ClientsApi.Id(orgId, clientId);
         var state = await runtime.GetAsync<ClientLoopState>(id, ct);
-        if (state is null) return ClientsApi.Problem(null, clientId);
+        if (state is null) return NotFound(clientId);
         if (state.ErasedAt is null)
         {
             var erase = new EraseClient();
             var call = await runtime.SendAsync<ClientLoopState>(id, erase, [Audit.ForClientMessage(http, clientId, erase)!], ct);
-            if (call is not GrainCall<ClientLoopState>.Ok ok) return ClientsApi.Problem(call, clientId);
+            // The decider erases any loop that exists; a refusal can only mean it vanished meanwhile.
+            if (call is not GrainCall<ClientLoopState>.Ok ok) return NotFound(clientId);
             state = ok.State;
         }
         var removed = await runtime.Store.ErasePersonalDataAsync(id, runtime.Clock.GetUtcNow(), ct);
@@ -133,4 +135,6 @@ public static class ClientPrivacyApi
         await runtime.Store.ErasePersonalDataAsync(id, runtime.Clock.GetUtcNow(), ct);
         return TypedResults.Ok(new ErasedResponse(clientId, state.ErasedAt!.Value, removed));
     }
+
+    private static ProblemHttpResult NotFound(string clientId) => Problems.NotFound($"client '{Parse.Truncate(clientId)}' not found");
 }
