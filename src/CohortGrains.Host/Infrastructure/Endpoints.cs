@@ -5,6 +5,7 @@ using CohortGrains.Host.Cohorts;
 using CohortGrains.Host.Dashboard;
 using CohortGrains.Host.Observability;
 using CohortGrains.Host.Orgs;
+using CohortGrains.Host.Security;
 using CohortGrains.Host.Sessions;
 using CohortGrains.Host.Links;
 using CohortGrains.Host.Touches;
@@ -21,8 +22,10 @@ public static class Endpoints
         app.UseOperations();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseSecurity();
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseAntiforgery();
         return app;
     }
 
@@ -38,7 +41,8 @@ public static class Endpoints
             .MapCheckIns()
             .MapDashboard()
             .MapTouches()
-            .MapProgramArcFeatures();
+            .MapProgramArcFeatures()
+            .MapSecurity();
         // Outside /api/v1 and its API keys: Twilio signs its webhooks, email links carry signed tokens.
         app.MapGroup("/webhooks").MapTwilioWebhooks();
         app.MapEmailLinks();
