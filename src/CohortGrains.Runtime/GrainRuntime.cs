@@ -25,7 +25,11 @@ public sealed class GrainRuntime(IGrainStore store, GrainTypeRegistry types, Tim
     /// <summary>Raised after a turn commits new due work (messages, timers) so idle workers wake without polling.</summary>
     public event Action? WorkScheduled;
 
-    public async Task<GrainCall<TState>> SendAsync<TState>(GrainId id, object message, CancellationToken ct) where TState : class
+    public Task<GrainCall<TState>> SendAsync<TState>(GrainId id, object message, CancellationToken ct) where TState : class =>
+        SendAsync<TState>(id, message, [], ct);
+
+    /// <summary>Sends a command; <paramref name="audit"/> is written in the turn's transaction if, and only if, the turn changes the grain.</summary>
+    public async Task<GrainCall<TState>> SendAsync<TState>(GrainId id, object message, IReadOnlyList<AuditWrite> audit, CancellationToken ct) where TState : class
     {
         using var correlation = Correlation.BeginIfNone(logger);
         var behavior = types.Get(id.Type);
@@ -39,6 +43,7 @@ public sealed class GrainRuntime(IGrainStore store, GrainTypeRegistry types, Tim
             outcome = await store.RunTurnAsync(id, TurnTrigger.FromCommand, now, current =>
             {
                 decision = behavior.Decide(id, current, message, now, out state);
+                if (audit.Count > 0 && decision is TurnDecision.Write write) decision = write with { Audit = audit };
                 return decision;
             }, ct);
         }

@@ -18,7 +18,7 @@ public sealed partial class PostgresGrainStore : IGrainStore, IAsyncDisposable, 
 {
     private static readonly SqlCatalog _sql = SqlCatalog.Load(typeof(PostgresGrainStore).Assembly,
         ".Sql.schema.sql", ".Sql.grains.sql", ".Sql.timers.sql", ".Sql.outbox.sql", ".Sql.api_keys.sql", ".Sql.nodes.sql",
-        ".Sql.touch_stats.sql");
+        ".Sql.touch_stats.sql", ".Sql.audit.sql", ".Sql.erasure.sql");
 
     private static readonly IReadOnlyList<SqlMigration> _migrations =
         SqlCatalog.LoadMigrations(typeof(PostgresGrainStore).Assembly);
@@ -235,7 +235,20 @@ public sealed partial class PostgresGrainStore : IGrainStore, IAsyncDisposable, 
                 },
             });
         }
+
+        // A change and its audit record commit together.
+        foreach (var e in write.Audit) batch.BatchCommands.Add(AuditCommand(e, now));
     }
+
+    private static NpgsqlBatchCommand AuditCommand(AuditWrite e, DateTimeOffset now) =>
+        new(_sql["InsertAudit"])
+        {
+            Parameters =
+            {
+                P("OrgId", e.OrgId), P("At", now), P("ActorRole", e.ActorRole), P("ActorId", e.ActorId), P("Action", e.Action),
+                P("TargetType", e.TargetType), P("TargetId", e.TargetId), P("Detail", e.Detail),
+            },
+        };
 
     public async Task EnqueueMessagesAsync(IReadOnlyList<MessageWrite> messages, DateTimeOffset now, CancellationToken ct)
     {
@@ -480,8 +493,8 @@ public sealed partial class PostgresGrainStore : IGrainStore, IAsyncDisposable, 
         await using var c = await _dataSource.OpenConnectionAsync(ct);
         await c.ExecuteAsync(Cmd("InsertApiKey", new
         {
-            key.KeyHash, key.Prefix, key.OrgId, key.Role, key.SubjectId, key.Label,
-            CreatedAt = Instant.Utc(key.CreatedAt), RevokedAt = Instant.Utc(key.RevokedAt),
+            key.KeyHash, key.KeyId, key.Prefix, key.OrgId, key.Role, key.SubjectId, key.Label,
+            CreatedAt = Instant.Utc(key.CreatedAt), RevokedAt = Instant.Utc(key.RevokedAt), ExpiresAt = Instant.Utc(key.ExpiresAt),
         }, null, ct));
     }
 
@@ -490,6 +503,85 @@ public sealed partial class PostgresGrainStore : IGrainStore, IAsyncDisposable, 
         await using var c = await _dataSource.OpenConnectionAsync(ct);
         var row = await c.QuerySingleOrDefaultAsync<ApiKeyData>(Cmd("FindApiKey", new { KeyHash = keyHash }, null, ct));
         return row?.ToRecord();
+    }
+
+    public async Task<IReadOnlyList<ApiKeyRecord>> ListApiKeysAsync(ApiKeyQuery query, CancellationToken ct)
+    {
+        var filters = new List<string>();
+        if (query.Role is not null) filters.Add("AND role = @Role");
+        if (query.SubjectId is not null) filters.Add("AND subject_id = @SubjectId");
+        if (query.ActiveAt is not null)
+            filters.Add("AND (revoked_at IS NULL OR revoked_at > @ActiveAt) AND (expires_at IS NULL OR expires_at > @ActiveAt)");
+        var sql = _sql["ListApiKeys"].Replace("/**filters**/", string.Join(" ", filters), StringComparison.Ordinal);
+
+        await using var c = await _dataSource.OpenConnectionAsync(ct);
+        var rows = await c.QueryAsync<ApiKeyData>(new CommandDefinition(sql, new
+        {
+            query.OrgId, query.Role, query.SubjectId, ActiveAt = Instant.Utc(query.ActiveAt), query.Limit,
+        }, cancellationToken: ct));
+        return rows.Select(r => r.ToRecord()).ToList();
+    }
+
+    public async Task<bool> RevokeApiKeyAsync(string orgId, string keyId, DateTimeOffset now, CancellationToken ct)
+    {
+        await using var c = await _dataSource.OpenConnectionAsync(ct);
+        return await c.ExecuteAsync(Cmd("RevokeApiKey", new { OrgId = orgId, KeyId = keyId, Now = Instant.Utc(now) }, null, ct)) == 1;
+    }
+
+    public async Task<int> RevokeApiKeysOfSubjectAsync(string orgId, string subjectId, DateTimeOffset now, CancellationToken ct)
+    {
+        await using var c = await _dataSource.OpenConnectionAsync(ct);
+        return await c.ExecuteAsync(Cmd("RevokeApiKeysOfSubject", new { OrgId = orgId, SubjectId = subjectId, Now = Instant.Utc(now) }, null, ct));
+    }
+
+    // ---- audit log and erasure ----
+
+    public async Task AppendAuditAsync(IReadOnlyList<AuditWrite> entries, DateTimeOffset now, CancellationToken ct)
+    {
+        if (entries.Count == 0) return;
+        await using var c = await _dataSource.OpenConnectionAsync(ct);
+        await using var tx = await c.BeginTransactionAsync(ct);
+        await using var batch = new NpgsqlBatch(c, tx);
+        foreach (var e in entries) batch.BatchCommands.Add(AuditCommand(e, Instant.Utc(now)));
+        await batch.ExecuteNonQueryAsync(ct);
+        await tx.CommitAsync(ct);
+    }
+
+    public async Task<IReadOnlyList<AuditEntry>> QueryAuditAsync(AuditQuery query, CancellationToken ct)
+    {
+        var filters = new List<string>();
+        if (query.TargetId is not null) filters.Add("AND target_id = @TargetId");
+        if (query.Action is not null) filters.Add("AND action = @Action");
+        if (query.ActorId is not null) filters.Add("AND actor_id = @ActorId");
+        if (query.BeforeId is not null) filters.Add("AND id < @BeforeId");
+        var sql = _sql["QueryAudit"].Replace("/**filters**/", string.Join(" ", filters), StringComparison.Ordinal);
+
+        await using var c = await _dataSource.OpenConnectionAsync(ct);
+        var rows = await c.QueryAsync<AuditData>(new CommandDefinition(sql, new
+        {
+            query.OrgId, query.TargetId, query.Action, query.ActorId, query.BeforeId, query.Limit,
+        }, cancellationToken: ct));
+        return rows.Select(r => r.ToEntry()).ToList();
+    }
+
+    /// <summary>
+    /// The rows go in one transaction. PostgreSQL keeps the old row versions as dead tuples until VACUUM reclaims their
+    /// space (autovacuum, or an operator's VACUUM), and in its WAL and backups until those are recycled: unlike the
+    /// SQLite store, this one cannot promise that no byte of the erased values remains on disk right away.
+    /// </summary>
+    public async Task<ErasureResult> ErasePersonalDataAsync(GrainId id, DateTimeOffset now, CancellationToken ct)
+    {
+        var args = new { id.OrgId, GrainType = id.Type, GrainKey = id.Key, SubjectId = id.Key, Now = Instant.Utc(now) };
+        await using var c = await _dataSource.OpenConnectionAsync(ct);
+        await using var tx = await c.BeginTransactionAsync(ct);
+        var result = new ErasureResult(
+            await c.ExecuteAsync(Cmd("EraseGrainTimers", args, tx, ct)),
+            await c.ExecuteAsync(Cmd("EraseMessagesNamingGrain", args, tx, ct)),
+            await c.ExecuteAsync(Cmd("ScrubGrainOutbox", args, tx, ct)),
+            await c.ExecuteAsync(Cmd("ScrubAuditOfTarget", args, tx, ct)),
+            await c.ExecuteAsync(Cmd("RevokeApiKeysOfSubject", args, tx, ct)));
+        await tx.CommitAsync(ct);
+        return result;
     }
 
     // ---- plumbing ----

@@ -175,9 +175,28 @@ internal sealed class ApiKeyData
     public string Label { get; set; } = "";
     public DateTime CreatedAt { get; set; }
     public DateTime? RevokedAt { get; set; }
+    public DateTime? ExpiresAt { get; set; }
 
     public ApiKeyRecord ToRecord() => new(KeyHash, Prefix, OrgId, Role, SubjectId, Label,
-        Instant.From(CreatedAt), Instant.From(RevokedAt));
+        Instant.From(CreatedAt), Instant.From(RevokedAt))
+    {
+        ExpiresAt = Instant.From(ExpiresAt),
+    };
+}
+
+internal sealed class AuditData
+{
+    public long Id { get; set; }
+    public string OrgId { get; set; } = "";
+    public DateTime At { get; set; }
+    public string ActorRole { get; set; } = "";
+    public string ActorId { get; set; } = "";
+    public string Action { get; set; } = "";
+    public string TargetType { get; set; } = "";
+    public string TargetId { get; set; } = "";
+    public string? Detail { get; set; }
+
+    public AuditEntry ToEntry() => new(Id, OrgId, Instant.From(At), ActorRole, ActorId, Action, TargetType, TargetId, Detail);
 }
 
 internal sealed class NodeData

@@ -225,7 +225,26 @@ internal sealed class ApiKeyData
     public string Label { get; set; } = "";
     public long CreatedAt { get; set; }
     public long? RevokedAt { get; set; }
+    public long? ExpiresAt { get; set; }
 
     public ApiKeyRecord ToRecord() => new(KeyHash, Prefix, OrgId, Role, SubjectId, Label,
-        Instant.FromMs(CreatedAt), Instant.FromMs(RevokedAt));
+        Instant.FromMs(CreatedAt), Instant.FromMs(RevokedAt))
+    {
+        ExpiresAt = Instant.FromMs(ExpiresAt),
+    };
+}
+
+internal sealed class AuditData
+{
+    public long Id { get; set; }
+    public string OrgId { get; set; } = "";
+    public long At { get; set; }
+    public string ActorRole { get; set; } = "";
+    public string ActorId { get; set; } = "";
+    public string Action { get; set; } = "";
+    public string TargetType { get; set; } = "";
+    public string TargetId { get; set; } = "";
+    public string? Detail { get; set; }
+
+    public AuditEntry ToEntry() => new(Id, OrgId, Instant.FromMs(At), ActorRole, ActorId, Action, TargetType, TargetId, Detail);
 }

@@ -14,7 +14,8 @@ namespace CohortGrains.Storage.Sqlite;
 public sealed partial class SqliteGrainStore : IGrainStore, IDisposable
 {
     private static readonly SqlCatalog _sql = SqlCatalog.Load(typeof(SqliteGrainStore).Assembly,
-        ".Sql.schema.sql", ".Sql.grains.sql", ".Sql.timers.sql", ".Sql.outbox.sql", ".Sql.api_keys.sql", ".Sql.touch_stats.sql");
+        ".Sql.schema.sql", ".Sql.grains.sql", ".Sql.timers.sql", ".Sql.outbox.sql", ".Sql.api_keys.sql", ".Sql.touch_stats.sql",
+        ".Sql.audit.sql", ".Sql.erasure.sql");
 
     private static readonly IReadOnlyList<SqlMigration> _migrations =
         SqlCatalog.LoadMigrations(typeof(SqliteGrainStore).Assembly);
@@ -188,6 +189,8 @@ public sealed partial class SqliteGrainStore : IGrainStore, IDisposable
                 ReplySeconds = f.RepliedAt is { } r ? (long?)Math.Max(0, (long)(r - f.SentAt).TotalSeconds) : null, f.Rating,
             }, tx, ct));
         }
+
+        await InsertAuditAsync(c, tx, write.Audit, now, ct);
     }
 
     private static Task DeleteTriggerAsync(SqliteConnection c, SqliteTransaction tx, GrainId id,
@@ -400,8 +403,8 @@ public sealed partial class SqliteGrainStore : IGrainStore, IDisposable
     public Task CreateApiKeyAsync(ApiKeyRecord key, CancellationToken ct) =>
         WriteAsync(async (c, tx) => await c.ExecuteAsync(Cmd("InsertApiKey", new
         {
-            key.KeyHash, key.Prefix, key.OrgId, key.Role, key.SubjectId, key.Label,
-            CreatedAt = Instant.ToMs(key.CreatedAt), RevokedAt = Instant.ToMs(key.RevokedAt),
+            key.KeyHash, key.KeyId, key.Prefix, key.OrgId, key.Role, key.SubjectId, key.Label,
+            CreatedAt = Instant.ToMs(key.CreatedAt), RevokedAt = Instant.ToMs(key.RevokedAt), ExpiresAt = Instant.ToMs(key.ExpiresAt),
         }, tx, ct)), ct);
 
     public async Task<ApiKeyRecord?> FindApiKeyAsync(string keyHash, CancellationToken ct)
@@ -409,6 +412,97 @@ public sealed partial class SqliteGrainStore : IGrainStore, IDisposable
         await using var c = await OpenAsync(ct);
         var row = await c.QuerySingleOrDefaultAsync<ApiKeyData>(Cmd("FindApiKey", new { KeyHash = keyHash }, null, ct));
         return row?.ToRecord();
+    }
+
+    public async Task<IReadOnlyList<ApiKeyRecord>> ListApiKeysAsync(ApiKeyQuery query, CancellationToken ct)
+    {
+        var filters = new List<string>();
+        if (query.Role is not null) filters.Add("AND role = @Role");
+        if (query.SubjectId is not null) filters.Add("AND subject_id = @SubjectId");
+        if (query.ActiveAt is not null)
+            filters.Add("AND (revoked_at IS NULL OR revoked_at > @ActiveAt) AND (expires_at IS NULL OR expires_at > @ActiveAt)");
+        var sql = _sql["ListApiKeys"].Replace("/**filters**/", string.Join(" ", filters), StringComparison.Ordinal);
+
+        await using var c = await OpenAsync(ct);
+        var rows = await c.QueryAsync<ApiKeyData>(new CommandDefinition(sql, new
+        {
+            query.OrgId, query.Role, query.SubjectId, ActiveAt = Instant.ToMs(query.ActiveAt), query.Limit,
+        }, cancellationToken: ct));
+        return rows.Select(r => r.ToRecord()).ToList();
+    }
+
+    public Task<bool> RevokeApiKeyAsync(string orgId, string keyId, DateTimeOffset now, CancellationToken ct) =>
+        WriteAsync(async (c, tx) => await c.ExecuteAsync(Cmd("RevokeApiKey",
+            new { OrgId = orgId, KeyId = keyId, Now = Instant.ToMs(now) }, tx, ct)) == 1, ct);
+
+    public Task<int> RevokeApiKeysOfSubjectAsync(string orgId, string subjectId, DateTimeOffset now, CancellationToken ct) =>
+        WriteAsync(async (c, tx) => await c.ExecuteAsync(Cmd("RevokeApiKeysOfSubject",
+            new { OrgId = orgId, SubjectId = subjectId, Now = Instant.ToMs(now) }, tx, ct)), ct);
+
+    // ---- audit log and erasure ----
+
+    public Task AppendAuditAsync(IReadOnlyList<AuditWrite> entries, DateTimeOffset now, CancellationToken ct) =>
+        WriteAsync(async (c, tx) => { await InsertAuditAsync(c, tx, entries, now, ct); return 0; }, ct);
+
+    private static async Task InsertAuditAsync(SqliteConnection c, SqliteTransaction tx, IReadOnlyList<AuditWrite> entries,
+        DateTimeOffset now, CancellationToken ct)
+    {
+        foreach (var e in entries)
+        {
+            await c.ExecuteAsync(Cmd("InsertAudit", new
+            {
+                e.OrgId, At = Instant.ToMs(now), e.ActorRole, e.ActorId, e.Action, e.TargetType, e.TargetId, e.Detail,
+            }, tx, ct));
+        }
+    }
+
+    public async Task<IReadOnlyList<AuditEntry>> QueryAuditAsync(AuditQuery query, CancellationToken ct)
+    {
+        var filters = new List<string>();
+        if (query.TargetId is not null) filters.Add("AND target_id = @TargetId");
+        if (query.Action is not null) filters.Add("AND action = @Action");
+        if (query.ActorId is not null) filters.Add("AND actor_id = @ActorId");
+        if (query.BeforeId is not null) filters.Add("AND id < @BeforeId");
+        var sql = _sql["QueryAudit"].Replace("/**filters**/", string.Join(" ", filters), StringComparison.Ordinal);
+
+        await using var c = await OpenAsync(ct);
+        var rows = await c.QueryAsync<AuditData>(new CommandDefinition(sql, new
+        {
+            query.OrgId, query.TargetId, query.Action, query.ActorId, query.BeforeId, query.Limit,
+        }, cancellationToken: ct));
+        return rows.Select(r => r.ToEntry()).ToList();
+    }
+
+    public async Task<ErasureResult> ErasePersonalDataAsync(GrainId id, DateTimeOffset now, CancellationToken ct)
+    {
+        var args = new { id.OrgId, GrainType = id.Type, GrainKey = id.Key, SubjectId = id.Key, Now = Instant.ToMs(now) };
+        var result = await WriteAsync(async (c, tx) => new ErasureResult(
+            await c.ExecuteAsync(Cmd("EraseGrainTimers", args, tx, ct)),
+            await c.ExecuteAsync(Cmd("EraseMessagesNamingGrain", args, tx, ct)),
+            await c.ExecuteAsync(Cmd("ScrubGrainOutbox", args, tx, ct)),
+            await c.ExecuteAsync(Cmd("ScrubAuditOfTarget", args, tx, ct)),
+            await c.ExecuteAsync(Cmd("RevokeApiKeysOfSubject", args, tx, ct))), ct);
+        await CheckpointAsync(ct);
+        return result;
+    }
+
+    /// <summary>
+    /// Copies the WAL into the database file and truncates it to zero bytes. Every turn appends whole page images to
+    /// the WAL, so until this runs, the bytes of an erased client's earlier states still sit in the -wal file.
+    /// Best effort: a reader holding an old snapshot makes SQLite skip the truncation, and the next checkpoint does it.
+    /// </summary>
+    private async Task CheckpointAsync(CancellationToken ct)
+    {
+        await _writeLock.WaitAsync(ct);
+        try
+        {
+            await using var c = await OpenAsync(ct);
+            await c.ExecuteAsync(new CommandDefinition("PRAGMA wal_checkpoint(TRUNCATE);", cancellationToken: ct));
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
     }
 
     // ---- plumbing ----
@@ -421,6 +515,9 @@ public sealed partial class SqliteGrainStore : IGrainStore, IDisposable
             await c.OpenAsync(ct);
             // Per connection: SQLite's own busy handler waits for another process's writer with back-off.
             await c.ExecuteAsync($"PRAGMA busy_timeout = {(long)_options.BusyTimeout.TotalMilliseconds};");
+            // Freed space (a row rewritten by the next turn, a deleted timer, an erased client's old state) is
+            // overwritten with zeros instead of lingering in the file: erasure must reach the bytes on disk.
+            await c.ExecuteAsync("PRAGMA secure_delete = ON;");
             if (!_walEnabled)
             {
                 // WAL is a property of the file: readers never block the writer and vice versa.

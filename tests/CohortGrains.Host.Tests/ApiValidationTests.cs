@@ -83,6 +83,19 @@ public sealed class ApiValidationTests(ApiFixture fx) : IClassFixture<ApiFixture
         { "GET", "/api/v1/touches?status=lost", "", "status" },
         { "GET", "/api/v1/touches?limit=0", "", "limit" },
         { "GET", "/api/v1/touches?channel=fax", "", "channel" },
+        { "POST", "/api/v1/keys", """{"role":"operator"}""", "role" },
+        { "POST", "/api/v1/keys", """{"role":"coach"}""", "coachId" },
+        { "POST", "/api/v1/keys", """{"role":"coach","coachId":"coa_nope"}""", "coachId" },
+        { "POST", "/api/v1/keys", """{"role":"org-admin","coachId":"{coach}"}""", "coachId" },
+        { "POST", "/api/v1/keys", """{"role":"org-admin","expiresInDays":0}""", "expiresInDays" },
+        { "POST", "/api/v1/keys", "{\"role\":\"org-admin\",\"label\":\"" + new string('x', 101) + "\"}", "label" },
+        { "GET", "/api/v1/keys?role=root", "", "role" },
+        { "GET", "/api/v1/keys?limit=0", "", "limit" },
+        { "POST", "/api/v1/clients/{client}/links", """{"expiresInHours":0}""", "expiresInHours" },
+        { "POST", "/api/v1/clients/{client}/links", """{"expiresInHours":721}""", "expiresInHours" },
+        { "GET", "/api/v1/audit?limit=501", "", "limit" },
+        { "GET", "/api/v1/audit?targetId=not%20an%20id", "", "targetId" },
+        { "GET", "/api/v1/audit?action=DROP%20TABLE", "", "action" },
     };
 
     [Theory]
@@ -146,6 +159,11 @@ public sealed class ApiValidationTests(ApiFixture fx) : IClassFixture<ApiFixture
         { "POST", "/api/v1/clients/cli_unknown/resume", "" },
         { "POST", "/api/v1/clients/cli_unknown/end", "" },
         { "GET", "/api/v1/clients/..%2F..%2Fetc", "" },
+        { "DELETE", "/api/v1/keys/key_unknown", "" },
+        { "POST", "/api/v1/clients/cli_unknown/links", "{}" },
+        { "DELETE", "/api/v1/clients/cli_unknown/links", "" },
+        { "GET", "/api/v1/clients/cli_unknown/export", "" },
+        { "DELETE", "/api/v1/clients/cli_unknown", "" },
     };
 
     [Theory]
@@ -189,7 +207,7 @@ public sealed class ApiValidationTests(ApiFixture fx) : IClassFixture<ApiFixture
         return await fx.Org.Api.SendAsync(request);
     }
 
-    /// <summary>Every grain's version and every timer and outbox row: a refused request must leave all of it alone.</summary>
+    /// <summary>Every grain's version, every timer and outbox row, the org's keys and audit log: a refused request must leave all of it alone.</summary>
     private async Task<string> SnapshotAsync()
     {
         var grains = new List<string>();
@@ -197,6 +215,9 @@ public sealed class ApiValidationTests(ApiFixture fx) : IClassFixture<ApiFixture
             grains.AddRange((await fx.Host.Store.QueryGrainsAsync(new Runtime.Storage.GrainQuery(fx.Org.OrgId, type), default)).Select(g => $"{g.Id}@{g.Version}"));
         var backlog = await fx.Host.Store.GetTimerBacklogAsync(fx.Host.Clock.GetUtcNow(), default);
         var outbox = await fx.Host.Store.QueryOutboxAsync(new Runtime.Storage.OutboxQuery(fx.Org.OrgId), default);
-        return string.Join(",", grains.Order()) + $"|timers={backlog.Total}|outbox={outbox.Count}";
+        var keys = await fx.Host.Store.ListApiKeysAsync(new Runtime.Storage.ApiKeyQuery(fx.Org.OrgId) { Limit = 1000 }, default);
+        var audit = await fx.Host.Store.QueryAuditAsync(new Runtime.Storage.AuditQuery(fx.Org.OrgId) { Limit = 1000 }, default);
+        return string.Join(",", grains.Order()) + $"|timers={backlog.Total}|outbox={outbox.Count}" +
+            $"|keys={string.Join(",", keys.Select(k => k.KeyId + "@" + k.RevokedAt))}|audit={audit.Count}";
     }
 }

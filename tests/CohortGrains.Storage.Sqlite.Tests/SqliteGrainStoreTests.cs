@@ -93,6 +93,48 @@ public sealed class SqliteGrainStoreTests : GrainStoreContract, IDisposable
         await using var command = connection.CreateCommand();
         command.CommandText = "SELECT group_concat(version || ':' || name) FROM schema_migrations;";
 
-        Assert.Equal("1:initial,2:phone_lookup,3:program_arc,4:nodes", await command.ExecuteScalarAsync(Ct));
+        Assert.Equal("1:initial,2:phone_lookup,3:program_arc,4:security,5:nodes", await command.ExecuteScalarAsync(Ct));
+    }
+
+    [Fact]
+    public async Task AfterErasureNoByteOfTheFileOrItsWalHoldsTheErasedValues()
+    {
+        var path = NewPath();
+        var store = Open(path);
+        await store.MigrateAsync(Ct);
+        const string phone = "+15559870123";
+        const string email = "zebulon.q@example.org";
+        // Large states (overflow pages) rewritten turn after turn: old images pile up in the WAL and in freed pages.
+        var padding = new string('x', 6000);
+        for (var i = 0; i < 5; i++)
+        {
+            await CommandAsync(store, Client("cli_z"), T0.AddMinutes(i), Write($$"""{"phone":"{{phone}}","email":"{{email}}","turn":{{i}},"pad":"{{padding}}"}""",
+                new GrainProjection { Phone = phone, Email = email, DisplayName = "Zebulon" },
+                outbox: [new OutboxWrite($"z/t{i}", "sms", phone, null, $"Hi Zebulon ({email})", "day2", null)]));
+        }
+        Assert.True(FileContains(path, phone), "the control: before erasure the phone is in the files");
+
+        // The tombstone turn (what the client loop's decider writes), then the erasure of everything around it.
+        await CommandAsync(store, Client("cli_z"), T0.AddHours(1), Write("""{"erased":true}""", new GrainProjection { DisplayName = "[erased]" }));
+        await store.ErasePersonalDataAsync(Client("cli_z"), T0.AddHours(1), Ct);
+
+        Assert.False(FileContains(path, phone), "phone still in the database file or its WAL");
+        Assert.False(FileContains(path, email), "email still in the database file or its WAL");
+        Assert.False(FileContains(path, "Zebulon"), "name still in the database file or its WAL");
+    }
+
+    /// <summary>Raw bytes of the database and its WAL, read while the store is open (as an attacker with the disk would).</summary>
+    private static bool FileContains(string path, string text)
+    {
+        var needle = System.Text.Encoding.UTF8.GetBytes(text);
+        foreach (var file in new[] { path, path + "-wal" })
+        {
+            if (!File.Exists(file)) continue;
+            using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            using var copy = new MemoryStream();
+            stream.CopyTo(copy);
+            if (copy.GetBuffer().AsSpan(0, (int)copy.Length).IndexOf(needle) >= 0) return true;
+        }
+        return false;
     }
 }

@@ -24,6 +24,9 @@ public static partial class ClientLoopDecider
             return message is Enroll enroll
                 ? OnEnroll(enroll, now)
                 : Decision<ClientLoopState>.Reject(Rejection.NotFound, NotEnrolled);
+        // An erased client is gone: nothing may write their data again (a late reply, a redelivered message).
+        if (state.ErasedAt is not null)
+            return message is EraseClient ? Decision<ClientLoopState>.Unchanged(state) : Decision<ClientLoopState>.Reject(Rejection.NotFound, NotEnrolled);
 
         return message switch
         {
@@ -42,6 +45,7 @@ public static partial class ClientLoopDecider
             EscalationHandled m => OnEscalationHandled(state, m),
             ReflectionSubmitted m => OnReflection(state, m, now),
             FeedbackSubmitted m => OnFeedback(state, m, now),
+            EraseClient => ClientErasure.Tombstone(state, now),
             _ => throw new ArgumentOutOfRangeException(nameof(message), message.GetType().Name),
         };
     }

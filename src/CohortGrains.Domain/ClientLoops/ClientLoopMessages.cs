@@ -22,6 +22,7 @@ namespace CohortGrains.Domain.ClientLoops;
 [JsonDerivedType(typeof(SmsSenderBlocked), "smsSenderBlocked")]
 [JsonDerivedType(typeof(ReflectionSubmitted), "reflectionSubmitted")]
 [JsonDerivedType(typeof(FeedbackSubmitted), "feedbackSubmitted")]
+[JsonDerivedType(typeof(EraseClient), "eraseClient")]
 public abstract record ClientLoopMessage;
 
 public sealed record Enroll(
@@ -94,3 +95,6 @@ public sealed record ReflectionSubmitted(string Text, int? Session, string? Repl
 
 /// <summary>Answers to the midpoint check or the closing reflection; a later submission of the same kind replaces the earlier.</summary>
 public sealed record FeedbackSubmitted(FeedbackKind Kind, ImmutableList<ArcAnswer> Answers, Channel Channel) : ClientLoopMessage;
+
+/// <summary>Erase the client's personal data: the state becomes a tombstone and the loop stops for good.</summary>
+public sealed record EraseClient : ClientLoopMessage;

@@ -123,7 +123,9 @@ public sealed record ClientLoopState(
     /// <summary>Names of reminders currently scheduled, so a new session, a pause or the end cancels them all.</summary>
     ImmutableList<string> Reminders,
     /// <summary>Status to return to on resume.</summary>
-    ClientStatus? StatusBeforePause = null)
+    ClientStatus? StatusBeforePause = null,
+    /// <summary>Set when the client's personal data was erased: the state is a tombstone (see <see cref="ClientErasure"/>).</summary>
+    DateTimeOffset? ErasedAt = null)
 {
     /// <summary>2: norms, reflections, feedback, the early-end instant, per-session group/event ids, template versions.</summary>
     public const int CurrentSchemaVersion = 2;

@@ -69,6 +69,7 @@ public sealed record CoachState(
 [JsonDerivedType(typeof(SetDigest), "setDigest")]
 [JsonDerivedType(typeof(CohortScheduled), "cohortScheduled")]
 [JsonDerivedType(typeof(DigestComposed), "digestComposed")]
+[JsonDerivedType(typeof(ClientErased), "clientErased")]
 public abstract record CoachMessage;
 
 public sealed record CreateCoach(string CoachId, string Name, string? Email, string TimeZone, ImmutableList<AvailabilityWindow> Availability) : CoachMessage;
@@ -87,6 +88,9 @@ public sealed record ClientEscalated(
     DateTimeOffset NextSessionAt) : CoachMessage;
 
 public sealed record HandleAlert(string AlertId, string? Note) : CoachMessage;
+
+/// <summary>A client's personal data was erased: their alerts keep ids and times, lose name, detail and the coach's note.</summary>
+public sealed record ClientErased(string ClientId) : CoachMessage;
 
 /// <summary>The coach's one reminder, "digest".</summary>
 public sealed record CoachReminderDue(string Name) : CoachMessage;
@@ -161,6 +165,16 @@ public static class CoachDecider
                 var effects = new List<Effect> { new RequestCoachDigest(state.CoachId, day) };
                 return Decision<CoachState>.Accept(PlanDigest(state, now, effects), effects);
             }
+            case ClientErased m:
+                return Decision<CoachState>.Accept(state with
+                {
+                    Alerts = state.Alerts.Select(a => a.ClientId != m.ClientId ? a : a with
+                    {
+                        ClientName = ClientErasure.ErasedText,
+                        Detail = ClientErasure.ErasedText,
+                        HandledNote = a.HandledNote is null ? null : ClientErasure.ErasedText,
+                    }).ToImmutableList(),
+                });
             case CoachReminderDue:
                 return Decision<CoachState>.Unchanged(state);
             case SetNorms m:

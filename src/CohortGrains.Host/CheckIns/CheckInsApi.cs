@@ -16,7 +16,8 @@ public static class CheckInsApi
 
     public static RouteGroupBuilder MapCheckIns(this RouteGroupBuilder api)
     {
-        var clients = api.MapGroup("/clients/{clientId}").RequireAuthorization(Policies.OrgMember);
+        // The client answers and ticks off their own actions (magic link); staff can record either on their behalf.
+        var clients = api.MapGroup("/clients/{clientId}").RequireAuthorization(Policies.OrgMemberOrClient);
         clients.MapPost("/replies", ReplyAsync).WithName("RecordReply").ProducesCommand<ReplyResponse>();
         clients.MapPost("/actions/{itemId}/complete", CompleteActionAsync).WithName("CompleteActionItem").ProducesCommand<ClientResponse>();
         return api;
@@ -25,6 +26,8 @@ public static class CheckInsApi
     /// <summary>Records a check-in reply (rating 1–5 and/or text); routes it: on track, or stuck → the coach is alerted.</summary>
     private static async Task<IResult> ReplyAsync(string clientId, ReplyRequest? body, HttpContext http, GrainRuntime runtime, CancellationToken ct)
     {
+        // Who may answer for this client is settled before the body is looked at: strangers learn nothing from validation.
+        if (await ClientsApi.FindAsync(runtime, http, clientId, ct) is null) return ClientsApi.Problem(null, clientId);
         var v = new Validation();
         var text = v.Text(body?.Text, "text", MaxReplyLength, required: false);
         if (body?.Rating is { } r && r is < 1 or > 5) v.Add("rating", "must be between 1 and 5");

@@ -5,7 +5,8 @@ using CohortGrains.Runtime.Storage;
 namespace CohortGrains.Host.Clients;
 
 public sealed record ActionItemView(string ItemId, string What, DateOnly? ByWhen, string? Notice, DateTimeOffset? CompletedAt);
-public sealed record SessionView(int Number, DateTimeOffset OccurredAt, DateTimeOffset NextSessionAt, IEnumerable<ActionItemView> ActionItems, SessionNote Note);
+/// <param name="Note">The coach's note; null in what a client sees of their own loop.</param>
+public sealed record SessionView(int Number, DateTimeOffset OccurredAt, DateTimeOffset NextSessionAt, IEnumerable<ActionItemView> ActionItems, SessionNote? Note);
 
 public sealed record ClientResponse(
     string ClientId,
@@ -25,13 +26,15 @@ public sealed record ClientResponse(
     string? OpenPromptId,
     IEnumerable<SessionView> Sessions)
 {
-    public static ClientResponse From(ClientLoopState s) => new(
+    /// <param name="includeNotes">False for the client's own view: the coach's notes are the coach's.</param>
+    public static ClientResponse From(ClientLoopState s, bool includeNotes = true) => new(
         s.ClientId, s.CohortId, s.CoachId, s.Profile.Name, s.Profile.Phone, s.Profile.Email, s.Profile.TimeZone, s.Profile.PreferredHour,
         $"{s.QuietHours.Start:HH\\:mm}–{s.QuietHours.End:HH\\:mm}", s.Consent, s.Status.ToWire(), s.StatusDetail, s.StatusSince, s.LastRating,
-        s.OpenPromptId, s.Sessions.Select(ToView));
+        s.OpenPromptId, s.Sessions.Select(r => ToView(r, includeNotes)));
 
-    public static SessionView ToView(SessionRecord r) =>
-        new(r.Number, r.OccurredAt, r.NextSessionAt, r.Items.Select(i => new ActionItemView(i.Id, i.What, i.ByWhen, i.Notice, i.CompletedAt)), r.Note);
+    public static SessionView ToView(SessionRecord r, bool includeNotes = true) =>
+        new(r.Number, r.OccurredAt, r.NextSessionAt, r.Items.Select(i => new ActionItemView(i.Id, i.What, i.ByWhen, i.Notice, i.CompletedAt)),
+            includeNotes ? r.Note : null);
 }
 
 /// <summary>One thing that happened in a client's program, newest first.</summary>
@@ -47,7 +50,7 @@ public sealed record TimelineEvent(
 
 public static class Timeline
 {
-    public static IEnumerable<TimelineEvent> Build(ClientLoopState s, IReadOnlyList<OutboxRow> outbox)
+    public static IEnumerable<TimelineEvent> Build(ClientLoopState s, IReadOnlyList<OutboxRow> outbox, bool includeNotes = true)
     {
         var byTouch = outbox.ToDictionary(o => o.IdempotencyKey[(o.IdempotencyKey.LastIndexOf('/') + 1)..], o => o);
         var events = new List<TimelineEvent>
@@ -58,7 +61,7 @@ public static class Timeline
         {
             var label = session.GroupSessionId is null ? "Session" : "Group session";
             events.Add(new(session.OccurredAt, "session", $"{label} {session.Number}: " + string.Join("; ", session.Items.Select(i => i.What)),
-                Details: ClientResponse.ToView(session)));
+                Details: ClientResponse.ToView(session, includeNotes)));
             foreach (var item in session.Items.Where(i => i.CompletedAt is not null))
                 events.Add(new(item.CompletedAt!.Value, "action-completed", $"Completed: {item.What}"));
         }

@@ -18,15 +18,18 @@ public sealed record BulkEnrollResponse(int Accepted, IReadOnlyList<string> Clie
 public static class ClientsApi
 {
     public const int MaxBulk = 1000;
+    /// <summary>1000 clients with long names, emails and escaped characters fit; the 1 MB default would not.</summary>
+    public const long MaxBulkBodyBytes = 4 * 1024 * 1024;
 
     public static RouteGroupBuilder MapClients(this RouteGroupBuilder api)
     {
         var cohortClients = api.MapGroup("/cohorts/{cohortId}/clients").RequireAuthorization(Policies.OrgMember);
         cohortClients.MapPost("/", EnrollAsync).WithName("EnrollClient").ProducesCommand<ClientResponse>(StatusCodes.Status201Created);
-        cohortClients.MapPost("/bulk", BulkEnrollAsync).WithName("BulkEnrollClients").ProducesCommand<BulkEnrollResponse>(StatusCodes.Status202Accepted);
+        cohortClients.MapPost("/bulk", BulkEnrollAsync).WithName("BulkEnrollClients").WithMetadata(new BodySizeLimit(MaxBulkBodyBytes)).ProducesCommand<BulkEnrollResponse>(StatusCodes.Status202Accepted);
         cohortClients.MapGet("/", RosterAsync).WithName("ListCohortClients").ProducesProblem(StatusCodes.Status404NotFound);
 
-        var clients = api.MapGroup("/clients/{clientId}").RequireAuthorization(Policies.OrgMember);
+        // Clients (magic links) may read their own loop; pause, resume and end stay with staff (Access.MaySend).
+        var clients = api.MapGroup("/clients/{clientId}").RequireAuthorization(Policies.OrgMemberOrClient);
         clients.MapGet("/", GetAsync).WithName("GetClient").ProducesProblem(StatusCodes.Status404NotFound);
         clients.MapGet("/timeline", TimelineAsync).WithName("GetClientTimeline").ProducesProblem(StatusCodes.Status404NotFound);
         clients.MapPost("/pause", (string clientId, HttpContext http, GrainRuntime rt, CancellationToken ct) => SendAsync(rt, http, clientId, new Paused(null), ct)).WithName("PauseClient").ProducesCommand<ClientResponse>();
@@ -44,13 +47,32 @@ public static class ClientsApi
         return call is GrainCall<ClientLoopState>.Ok ok ? TypedResults.Ok(ClientResponse.From(ok.State)) : Problem(call, clientId, field);
     }
 
-    /// <summary>Null when the id cannot be one of ours.</summary>
-    public static async Task<GrainCall<ClientLoopState>?> CallAsync(GrainRuntime runtime, HttpContext http, string clientId, ClientLoopMessage message, CancellationToken ct) =>
-        Ids.LooksValid(clientId) ? await runtime.SendAsync<ClientLoopState>(Id(http.User.OrgId(), clientId), message, ct) : null;
+    /// <summary>
+    /// Sends a message on behalf of the caller, audited in the same turn. Null when the id cannot be one of ours or
+    /// the caller may not see the client (both are "not found"); a Forbidden rejection when they see it but may not
+    /// send this (a client pausing their own loop).
+    /// </summary>
+    public static async Task<GrainCall<ClientLoopState>?> CallAsync(GrainRuntime runtime, HttpContext http, string clientId, ClientLoopMessage message, CancellationToken ct)
+    {
+        if (await FindAsync(runtime, http, clientId, ct) is not { } client) return null;
+        if (!Access.MaySend(http.User, client, message)) return new GrainCall<ClientLoopState>.Rejected(Forbidden, "only the client's coach or an org admin can do this");
+        var audit = Audit.ForClientMessage(http, clientId, message) is { } entry ? [entry] : Array.Empty<AuditWrite>();
+        return await runtime.SendAsync<ClientLoopState>(Id(http.User.OrgId(), clientId), message, audit, ct);
+    }
+
+    private const string Forbidden = "forbidden";
+
+    /// <summary>The client, when the id is one of ours, the client exists, is not erased, and the caller may see them.</summary>
+    public static async Task<ClientLoopState?> FindAsync(GrainRuntime runtime, HttpContext http, string clientId, CancellationToken ct)
+    {
+        var state = Ids.LooksValid(clientId) ? await runtime.GetAsync<ClientLoopState>(Id(http.User.OrgId(), clientId), ct) : null;
+        return state is { ErasedAt: null } && Access.CanSeeClient(http.User, state) ? state : null;
+    }
 
     public static IResult Problem(GrainCall<ClientLoopState>? call, string clientId, string field = "body") => call switch
     {
         null => Problems.NotFound($"client '{Parse.Truncate(clientId)}' not found"),
+        GrainCall<ClientLoopState>.Rejected { Code: Forbidden } r => Problems.Forbidden(r.Detail),
         // A message to a grain that does not exist is refused by its decider: to the caller that is simply "not found".
         GrainCall<ClientLoopState>.Rejected { Code: Domain.Common.Rejection.NotFound } r when r.Detail == ClientLoopDecider.NotEnrolled =>
             Problems.NotFound($"client '{Parse.Truncate(clientId)}' not found"),
@@ -61,12 +83,12 @@ public static class ClientsApi
     private static async Task<IResult> EnrollAsync(string cohortId, EnrollRequest? body, HttpContext http, GrainRuntime runtime, CancellationToken ct)
     {
         var orgId = http.User.OrgId();
-        var target = await EnrolmentTargetAsync(runtime, orgId, cohortId, ct);
+        var target = await EnrolmentTargetAsync(runtime, http, cohortId, ct);
         if (target.Problem is not null) return target.Problem;
         var v = new Validation();
         var enroll = ParseEnroll(v, body, "", target, runtime.Clock.GetUtcNow());
         if (!v.IsValid) return v.Problem();
-        var call = await runtime.SendAsync<ClientLoopState>(Id(orgId, enroll!.ClientId), enroll, ct);
+        var call = await runtime.SendAsync<ClientLoopState>(Id(orgId, enroll!.ClientId), enroll, [Audit.ForClientMessage(http, enroll.ClientId, enroll)!], ct);
         return call switch
         {
             GrainCall<ClientLoopState>.Ok ok => TypedResults.Created($"/api/v1/clients/{enroll.ClientId}", ClientResponse.From(ok.State)),
@@ -82,7 +104,7 @@ public static class ClientsApi
     private static async Task<IResult> BulkEnrollAsync(string cohortId, BulkEnrollRequest? body, HttpContext http, GrainRuntime runtime, CancellationToken ct)
     {
         var orgId = http.User.OrgId();
-        var target = await EnrolmentTargetAsync(runtime, orgId, cohortId, ct);
+        var target = await EnrolmentTargetAsync(runtime, http, cohortId, ct);
         if (target.Problem is not null) return target.Problem;
         var v = new Validation();
         if (body?.Clients is not { Count: > 0 }) v.Add("clients", "must list at least one client");
@@ -98,6 +120,8 @@ public static class ClientsApi
         if (!v.IsValid) return v.Problem();
         await runtime.PostAsync(messages, ct);
         var ids = messages.Select(m => m.Item1.Key).ToList();
+        // After the queueing committed (a separate transaction: a crash in between loses this line, not the enrolments).
+        await runtime.Store.AppendAuditAsync([Audit.Entry(http, "clients.bulk-enrolled", "cohort", cohortId, $"{ids.Count} client(s)")], runtime.Clock.GetUtcNow(), ct);
         return TypedResults.Accepted($"/api/v1/cohorts/{cohortId}/clients",
             new BulkEnrollResponse(ids.Count, ids, "Enrolments are queued durably; the clients appear in the roster within moments."));
     }
@@ -105,9 +129,10 @@ public static class ClientsApi
     /// <param name="Norms">The coach's communication norms: the program's first message carries them.</param>
     internal sealed record EnrolmentTarget(CohortState? Cohort, string? CoachName, IResult? Problem, Domain.Coaches.CommunicationNorms? Norms = null);
 
-    internal static async Task<EnrolmentTarget> EnrolmentTargetAsync(GrainRuntime runtime, string orgId, string cohortId, CancellationToken ct)
+    internal static async Task<EnrolmentTarget> EnrolmentTargetAsync(GrainRuntime runtime, HttpContext http, string cohortId, CancellationToken ct)
     {
-        var cohort = await CohortsApi.FindAsync(runtime, orgId, cohortId, ct);
+        var orgId = http.User.OrgId();
+        var cohort = await CohortsApi.FindAsync(runtime, http, cohortId, ct);
         if (cohort is null) return new(null, null, Problems.NotFound($"cohort '{Parse.Truncate(cohortId)}' not found"));
         if (cohort.Lifecycle == CohortLifecycle.Ended) return new(null, null, Problems.Conflict("the cohort has ended; clients cannot be enrolled"));
         var coach = await runtime.GetAsync<CoachState>(Coaches.CoachesApi.Id(orgId, cohort.CoachId), ct);
@@ -155,24 +180,26 @@ public static class ClientsApi
         string cohortId, HttpContext http, GrainRuntime runtime, TimeProvider clock, CancellationToken ct)
     {
         var orgId = http.User.OrgId();
-        if (await CohortsApi.FindAsync(runtime, orgId, cohortId, ct) is null) return Problems.NotFound($"cohort '{Parse.Truncate(cohortId)}' not found");
+        if (await CohortsApi.FindAsync(runtime, http, cohortId, ct) is null) return Problems.NotFound($"cohort '{Parse.Truncate(cohortId)}' not found");
         var rows = await runtime.Store.QueryGrainsAsync(new GrainQuery(orgId, ClientLoopDecider.GrainType) { CohortId = cohortId, Limit = 10_000 }, ct);
         return TypedResults.Ok(Dashboard.Roster.Sort(rows, clock.GetUtcNow()));
     }
 
     private static async Task<Results<Ok<ClientResponse>, ProblemHttpResult>> GetAsync(string clientId, HttpContext http, GrainRuntime runtime, CancellationToken ct)
     {
-        var state = Ids.LooksValid(clientId) ? await runtime.GetAsync<ClientLoopState>(Id(http.User.OrgId(), clientId), ct) : null;
-        return state is null ? Problems.NotFound($"client '{Parse.Truncate(clientId)}' not found") : TypedResults.Ok(ClientResponse.From(state));
+        var state = await FindAsync(runtime, http, clientId, ct);
+        return state is null
+            ? Problems.NotFound($"client '{Parse.Truncate(clientId)}' not found")
+            : TypedResults.Ok(ClientResponse.From(state, includeNotes: Access.CanManageClient(http.User, state)));
     }
 
     private static async Task<Results<Ok<IEnumerable<TimelineEvent>>, ProblemHttpResult>> TimelineAsync(
         string clientId, HttpContext http, GrainRuntime runtime, CancellationToken ct)
     {
         var orgId = http.User.OrgId();
-        var state = Ids.LooksValid(clientId) ? await runtime.GetAsync<ClientLoopState>(Id(orgId, clientId), ct) : null;
+        var state = await FindAsync(runtime, http, clientId, ct);
         if (state is null) return Problems.NotFound($"client '{Parse.Truncate(clientId)}' not found");
         var touches = await runtime.Store.QueryOutboxAsync(new OutboxQuery(orgId) { GrainKey = clientId, Limit = 1000 }, ct);
-        return TypedResults.Ok(Timeline.Build(state, touches));
+        return TypedResults.Ok(Timeline.Build(state, touches, includeNotes: Access.CanManageClient(http.User, state)));
     }
 }

@@ -44,9 +44,14 @@ public static class CoachesApi
 
     public static GrainId Id(string orgId, string coachId) => new(orgId, CoachDecider.GrainType, coachId);
 
+    /// <summary>The coach, when the caller is that coach or an org admin; otherwise null, i.e. "not found".</summary>
+    private static async Task<CoachState?> FindAsync(GrainRuntime runtime, HttpContext http, string coachId, CancellationToken ct) =>
+        Ids.LooksValid(coachId) && Access.CanSeeCoach(http.User, coachId) ? await runtime.GetAsync<CoachState>(Id(http.User.OrgId(), coachId), ct) : null;
+
     private static async Task<Results<Created<CoachResponse>, ValidationProblem, ProblemHttpResult>> CreateAsync(
         CreateCoachRequest? body, HttpContext http, GrainRuntime runtime, CancellationToken ct)
     {
+        if (!Access.IsOrgAdmin(http.User)) return Problems.Forbidden("only an org admin adds coaches");
         var v = new Validation();
         var name = v.Text(body?.Name, "name", 200);
         var email = Parse.Email(v, body?.Email, "email");
@@ -55,7 +60,8 @@ public static class CoachesApi
         if (!v.IsValid) return v.Problem();
 
         var coachId = Ids.New("coa");
-        var call = await runtime.SendAsync<CoachState>(Id(http.User.OrgId(), coachId), new CreateCoach(coachId, name!, email, zone!, availability), ct);
+        var call = await runtime.SendAsync<CoachState>(Id(http.User.OrgId(), coachId), new CreateCoach(coachId, name!, email, zone!, availability),
+            [Audit.Entry(http, "coach.created", "coach", coachId)], ct);
         return call switch
         {
             GrainCall<CoachState>.Ok ok => TypedResults.Created($"/api/v1/coaches/{coachId}", CoachResponse.From(ok.State)),
@@ -88,24 +94,29 @@ public static class CoachesApi
 
     private static async Task<Ok<IEnumerable<CoachListItem>>> ListAsync(HttpContext http, IGrainStore store, CancellationToken ct)
     {
-        var rows = await store.QueryGrainsAsync(new GrainQuery(http.User.OrgId(), CoachDecider.GrainType), ct);
+        // A coach lists only themselves.
+        var rows = await store.QueryGrainsAsync(new GrainQuery(http.User.OrgId(), CoachDecider.GrainType)
+        {
+            Keys = Access.CoachOf(http.User) is { } me ? [me] : null,
+        }, ct);
         return TypedResults.Ok(rows.Select(r => new CoachListItem(r.Id.Key, r.Projection.DisplayName, r.Projection.Email, r.Projection.Risk)));
     }
 
     private static async Task<Results<Ok<CoachResponse>, ProblemHttpResult>> GetAsync(string coachId, HttpContext http, GrainRuntime runtime, CancellationToken ct)
     {
-        var coach = Ids.LooksValid(coachId) ? await runtime.GetAsync<CoachState>(Id(http.User.OrgId(), coachId), ct) : null;
+        var coach = await FindAsync(runtime, http, coachId, ct);
         return coach is null ? Problems.NotFound($"coach '{Parse.Truncate(coachId)}' not found") : TypedResults.Ok(CoachResponse.From(coach));
     }
 
     private static async Task<IResult> SetAvailabilityAsync(string coachId, SetAvailabilityRequest? body, HttpContext http, GrainRuntime runtime, CancellationToken ct)
     {
-        if (!Ids.LooksValid(coachId)) return Problems.NotFound("coach not found");
+        if (!Ids.LooksValid(coachId) || !Access.CanSeeCoach(http.User, coachId)) return Problems.NotFound("coach not found");
         var v = new Validation();
         if (body?.Availability is null) v.Add("availability", "is required");
         var availability = ParseAvailability(v, body?.Availability);
         if (!v.IsValid) return v.Problem();
-        var call = await runtime.SendAsync<CoachState>(Id(http.User.OrgId(), coachId), new SetAvailability(availability), ct);
+        var call = await runtime.SendAsync<CoachState>(Id(http.User.OrgId(), coachId), new SetAvailability(availability),
+            [Audit.Entry(http, "coach.availability-changed", "coach", coachId)], ct);
         return call switch
         {
             GrainCall<CoachState>.Ok ok => TypedResults.Ok(CoachResponse.From(ok.State)),
@@ -117,7 +128,7 @@ public static class CoachesApi
     private static async Task<Results<Ok<IEnumerable<AlertResponse>>, ProblemHttpResult>> AlertsAsync(
         string coachId, bool? open, HttpContext http, GrainRuntime runtime, CancellationToken ct)
     {
-        var coach = Ids.LooksValid(coachId) ? await runtime.GetAsync<CoachState>(Id(http.User.OrgId(), coachId), ct) : null;
+        var coach = await FindAsync(runtime, http, coachId, ct);
         if (coach is null) return Problems.NotFound($"coach '{Parse.Truncate(coachId)}' not found");
         var alerts = coach.Alerts.Where(a => open is null || (a.HandledAt is null) == open).OrderByDescending(a => a.RaisedAt).Select(AlertResponse.From);
         return TypedResults.Ok(alerts);
@@ -125,11 +136,12 @@ public static class CoachesApi
 
     private static async Task<IResult> HandleAlertAsync(string coachId, string alertId, HandleAlertRequest? body, HttpContext http, GrainRuntime runtime, CancellationToken ct)
     {
-        if (!Ids.LooksValid(coachId) || !Ids.LooksValid(alertId)) return Problems.NotFound("alert not found");
+        if (!Ids.LooksValid(coachId) || !Ids.LooksValid(alertId) || !Access.CanSeeCoach(http.User, coachId)) return Problems.NotFound("alert not found");
         var v = new Validation();
         var note = v.Text(body?.Note, "note", 2000, required: false);
         if (!v.IsValid) return v.Problem();
-        var call = await runtime.SendAsync<CoachState>(Id(http.User.OrgId(), coachId), new HandleAlert(alertId, note), ct);
+        var call = await runtime.SendAsync<CoachState>(Id(http.User.OrgId(), coachId), new HandleAlert(alertId, note),
+            [Audit.Entry(http, "alert.handled", "coach", coachId, alertId)], ct);
         return call switch
         {
             GrainCall<CoachState>.Ok ok => TypedResults.Ok(AlertResponse.From(ok.State.Alerts.First(a => a.Id == alertId))),

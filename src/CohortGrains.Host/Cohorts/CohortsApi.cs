@@ -42,10 +42,17 @@ public static class CohortsApi
     public static async Task<CohortState?> FindAsync(GrainRuntime runtime, string orgId, string cohortId, CancellationToken ct) =>
         Ids.LooksValid(cohortId) ? await runtime.GetAsync<CohortState>(Id(orgId, cohortId), ct) : null;
 
+    /// <summary>The cohort, when the caller may see it (its coach, or an org admin); otherwise null, i.e. "not found".</summary>
+    public static async Task<CohortState?> FindAsync(GrainRuntime runtime, HttpContext http, string cohortId, CancellationToken ct) =>
+        await FindAsync(runtime, http.User.OrgId(), cohortId, ct) is { } cohort && Access.CanSeeCohort(http.User, cohort) ? cohort : null;
+
     private static async Task<Results<Created<CohortResponse>, ValidationProblem, ProblemHttpResult>> CreateAsync(
         CreateCohortRequest? body, HttpContext http, GrainRuntime runtime, CancellationToken ct)
     {
         var orgId = http.User.OrgId();
+        // A coach may start cohorts of their own; only an org admin assigns one to another coach.
+        if (!Access.IsOrgAdmin(http.User) && (body?.CoachId is null || !Access.CanSeeCoach(http.User, body.CoachId.Trim())))
+            return Problems.Forbidden("a coach can create cohorts only for themselves (coachId)");
         var v = new Validation();
         var name = v.Text(body?.Name, "name", 200);
         var coachId = v.Text(body?.CoachId, "coachId", 64);
@@ -57,7 +64,8 @@ public static class CohortsApi
         if (coach is null) return Problems.Invalid("coachId", $"coach '{Parse.Truncate(coachId!)}' does not exist in this org");
 
         var cohortId = Ids.New("coh");
-        var call = await runtime.SendAsync<CohortState>(Id(orgId, cohortId), new CreateCohort(cohortId, name!, coachId!, program!), ct);
+        var call = await runtime.SendAsync<CohortState>(Id(orgId, cohortId), new CreateCohort(cohortId, name!, coachId!, program!),
+            [Audit.Entry(http, "cohort.created", "cohort", cohortId)], ct);
         return call switch
         {
             GrainCall<CohortState>.Ok ok => TypedResults.Created($"/api/v1/cohorts/{cohortId}", CohortResponse.From(ok.State)),
@@ -68,39 +76,42 @@ public static class CohortsApi
 
     private static async Task<Ok<IEnumerable<CohortListItem>>> ListAsync(HttpContext http, IGrainStore store, CancellationToken ct)
     {
-        var rows = await store.QueryGrainsAsync(new GrainQuery(http.User.OrgId(), CohortDecider.GrainType), ct);
+        var rows = await store.QueryGrainsAsync(new GrainQuery(http.User.OrgId(), CohortDecider.GrainType) { CoachId = Access.CoachOf(http.User) }, ct);
         return TypedResults.Ok(rows.Select(r => new CohortListItem(r.Id.Key, r.Projection.DisplayName, r.Projection.CoachId, r.Projection.Status)));
     }
 
     private static async Task<Results<Ok<CohortResponse>, ProblemHttpResult>> GetAsync(string cohortId, HttpContext http, GrainRuntime runtime, CancellationToken ct)
     {
-        var cohort = await FindAsync(runtime, http.User.OrgId(), cohortId, ct);
+        var cohort = await FindAsync(runtime, http, cohortId, ct);
         return cohort is null ? Problems.NotFound($"cohort '{Parse.Truncate(cohortId)}' not found") : TypedResults.Ok(CohortResponse.From(cohort));
     }
 
     private static async Task<IResult> UpdateProgramAsync(string cohortId, UpdateProgramRequest? body, HttpContext http, GrainRuntime runtime, CancellationToken ct)
     {
-        if (!Ids.LooksValid(cohortId)) return Problems.NotFound("cohort not found");
+        if (await FindAsync(runtime, http, cohortId, ct) is null) return Problems.NotFound("cohort not found");
         var v = new Validation();
         if (body?.Program is null) v.Add("program", "is required");
         var program = body?.Program?.ToDefinition(v, "program");
         if (!v.IsValid) return v.Problem();
-        return ToResult(await runtime.SendAsync<CohortState>(Id(http.User.OrgId(), cohortId), new UpdateProgram(program!), ct));
+        return ToResult(await runtime.SendAsync<CohortState>(Id(http.User.OrgId(), cohortId), new UpdateProgram(program!),
+            [Audit.Entry(http, "cohort.program-changed", "cohort", cohortId)], ct));
     }
 
     private static async Task<IResult> ActivateAsync(string cohortId, HttpContext http, GrainRuntime runtime, CancellationToken ct) =>
-        Ids.LooksValid(cohortId)
-            ? ToResult(await runtime.SendAsync<CohortState>(Id(http.User.OrgId(), cohortId), new ActivateCohort(), ct))
+        await FindAsync(runtime, http, cohortId, ct) is not null
+            ? ToResult(await runtime.SendAsync<CohortState>(Id(http.User.OrgId(), cohortId), new ActivateCohort(),
+                [Audit.Entry(http, "cohort.activated", "cohort", cohortId)], ct))
             : Problems.NotFound("cohort not found");
 
     /// <summary>Ends the cohort; every client's loop is told in the same transaction (no half-ended cohort).</summary>
     private static async Task<IResult> EndAsync(string cohortId, HttpContext http, GrainRuntime runtime, CancellationToken ct)
     {
         var orgId = http.User.OrgId();
-        if (await FindAsync(runtime, orgId, cohortId, ct) is null) return Problems.NotFound("cohort not found");
+        if (await FindAsync(runtime, http, cohortId, ct) is null) return Problems.NotFound("cohort not found");
         var roster = await runtime.Store.QueryGrainsAsync(new GrainQuery(orgId, ClientLoopDecider.GrainType) { CohortId = cohortId, Limit = 100_000 }, ct);
         var clientIds = roster.Select(r => r.Id.Key).ToImmutableList();
-        return ToResult(await runtime.SendAsync<CohortState>(Id(orgId, cohortId), new EndCohort(clientIds), ct));
+        return ToResult(await runtime.SendAsync<CohortState>(Id(orgId, cohortId), new EndCohort(clientIds),
+            [Audit.Entry(http, "cohort.ended", "cohort", cohortId)], ct));
     }
 
     private static IResult ToResult(GrainCall<CohortState> call) => call switch

@@ -47,9 +47,15 @@ public static class DashboardApi
         return api;
     }
 
-    private static async Task<Ok<DashboardResponse>> OrgAsync(string? coachId, HttpContext http, IGrainStore store, TimeProvider clock, CancellationToken ct)
+    private static async Task<Results<Ok<DashboardResponse>, ProblemHttpResult>> OrgAsync(string? coachId, HttpContext http, IGrainStore store, TimeProvider clock, CancellationToken ct)
     {
         var orgId = http.User.OrgId();
+        // A coach's dashboard is their own cohorts'.
+        if (Access.CoachOf(http.User) is { } me)
+        {
+            if (coachId is not null && coachId != me) return Problems.Forbidden("a coach sees only their own cohorts");
+            coachId = me;
+        }
         var cohorts = await store.QueryGrainsAsync(new GrainQuery(orgId, CohortDecider.GrainType) { CoachId = coachId }, ct);
         return TypedResults.Ok(await BuildAsync(store, orgId, cohorts, clock.GetUtcNow(), ct));
     }
@@ -60,7 +66,7 @@ public static class DashboardApi
         var rows = Ids.LooksValid(cohortId)
             ? await store.QueryGrainsAsync(new GrainQuery(orgId, CohortDecider.GrainType) { Keys = [cohortId] }, ct)
             : [];
-        if (rows.Count == 0) return Problems.NotFound($"cohort '{Parse.Truncate(cohortId)}' not found");
+        if (rows.Count == 0 || !Access.CanSeeCohort(http.User, rows[0])) return Problems.NotFound($"cohort '{Parse.Truncate(cohortId)}' not found");
         var dashboard = await BuildAsync(store, orgId, rows, clock.GetUtcNow(), ct);
         return TypedResults.Ok(dashboard.Cohorts[0]);
     }

@@ -40,7 +40,7 @@ public static class ImportExportApi
     private static async Task<IResult> ImportAsync(string cohortId, bool? dryRun, HttpRequest request, HttpContext http, GrainRuntime runtime, CancellationToken ct)
     {
         var orgId = http.User.OrgId();
-        var target = await ClientsApi.EnrolmentTargetAsync(runtime, orgId, cohortId, ct);
+        var target = await ClientsApi.EnrolmentTargetAsync(runtime, http, cohortId, ct);
         if (target.Problem is not null) return target.Problem;
         var mediaType = request.ContentType?.Split(';')[0].Trim().ToLowerInvariant();
         if (mediaType is not ("text/csv" or "text/plain" or "application/csv"))

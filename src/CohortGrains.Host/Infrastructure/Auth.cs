@@ -11,20 +11,28 @@ public static class Roles
     public const string Operator = "operator";
     public const string OrgAdmin = "org-admin";
     public const string Coach = "coach";
+    /// <summary>A coachee, through a magic link: sees and answers only their own loop.</summary>
+    public const string Client = "client";
 }
 
 public static class Policies
 {
     /// <summary>Runs the service: creates orgs, sees the cluster.</summary>
     public const string Operator = "operator";
-    /// <summary>Works inside one org: an org admin, or a coach.</summary>
+    /// <summary>Works inside one org: an org admin, or a coach (handlers narrow a coach to their own cohorts and clients, see <see cref="Access"/>).</summary>
     public const string OrgMember = "org-member";
+    /// <summary>Runs one org: keys, the audit log, erasure.</summary>
+    public const string OrgAdmin = "org-admin-only";
+    /// <summary>Staff as above, or a client through a magic link (handlers narrow a client to themselves).</summary>
+    public const string OrgMemberOrClient = "org-member-or-client";
 }
 
 public static class ClaimNames
 {
     public const string Org = "cg:org";
     public const string Subject = "cg:sub";
+    /// <summary>The public id of the key or link that authenticated the request: the actor of an admin's audit entries.</summary>
+    public const string KeyId = "cg:key";
 }
 
 public static class PrincipalExtensions
@@ -39,13 +47,18 @@ public sealed class OperatorOptions
     public string? ApiKey { get; set; }
 }
 
-/// <summary>"Authorization: Bearer cg_…" (or X-Api-Key): an org key from the store, or the operator key from configuration.</summary>
+/// <summary>
+/// "Authorization: Bearer …" (or X-Api-Key): the operator key from configuration, an org key ("cg_…") from the store,
+/// or a client's magic link ("cgl_…"), whose signature and expiry are checked before the store is asked whether it
+/// was revoked.
+/// </summary>
 public sealed class ApiKeyAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
     ILoggerFactory logger,
     UrlEncoder encoder,
     IGrainStore store,
     OperatorKey operatorKey,
+    ClientLinks links,
     TimeProvider clock) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "ApiKey";
@@ -54,15 +67,27 @@ public sealed class ApiKeyAuthenticationHandler(
     {
         var key = ReadKey();
         if (key is null) return AuthenticateResult.NoResult();
-        if (key.Length > 200) return AuthenticateResult.Fail("malformed key");
+        if (key.Length > 512) return AuthenticateResult.Fail("malformed key");
+        var now = clock.GetUtcNow();
 
         if (operatorKey.Matches(key))
-            return Success(Roles.Operator, org: null, subject: "operator");
+            return Success(Roles.Operator, org: null, subject: "operator", keyId: "operator");
+
+        if (key.StartsWith(ClientLinks.Prefix, StringComparison.Ordinal))
+        {
+            // A forged or expired link is refused here, without a store round trip.
+            if (links.Verify(key, now) is not { } link) return AuthenticateResult.Fail("invalid or expired link");
+            var row = await store.FindApiKeyAsync(ApiKeys.Hash(key), Context.RequestAborted);
+            if (row is null || !row.IsActiveAt(now) || row.Role != Roles.Client || row.OrgId != link.OrgId || row.SubjectId != link.ClientId)
+                return AuthenticateResult.Fail("revoked link");
+            return Success(Roles.Client, row.OrgId, row.SubjectId, row.KeyId);
+        }
 
         var record = await store.FindApiKeyAsync(ApiKeys.Hash(key), Context.RequestAborted);
-        if (record is null || record.RevokedAt is { } revoked && revoked <= clock.GetUtcNow())
-            return AuthenticateResult.Fail("unknown or revoked key");
-        return Success(record.Role, record.OrgId, record.SubjectId);
+        // A key row with the client role is only ever a link: it must come in through the signed path above.
+        if (record is null || !record.IsActiveAt(now) || record.Role == Roles.Client)
+            return AuthenticateResult.Fail("unknown, expired or revoked key");
+        return Success(record.Role, record.OrgId, record.SubjectId, record.KeyId);
     }
 
     private string? ReadKey()
@@ -73,9 +98,9 @@ public sealed class ApiKeyAuthenticationHandler(
         return apiKey.Length > 0 ? apiKey.Trim() : null;
     }
 
-    private AuthenticateResult Success(string role, string? org, string? subject)
+    private AuthenticateResult Success(string role, string? org, string? subject, string keyId)
     {
-        var claims = new List<Claim> { new(ClaimTypes.Role, role) };
+        var claims = new List<Claim> { new(ClaimTypes.Role, role), new(ClaimNames.KeyId, keyId) };
         if (org is not null) claims.Add(new Claim(ClaimNames.Org, org));
         if (subject is not null) claims.Add(new Claim(ClaimNames.Subject, subject));
         var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName));

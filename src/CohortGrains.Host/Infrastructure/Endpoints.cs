@@ -6,6 +6,7 @@ using CohortGrains.Host.Cohorts;
 using CohortGrains.Host.Dashboard;
 using CohortGrains.Host.Observability;
 using CohortGrains.Host.Orgs;
+using CohortGrains.Host.Security;
 using CohortGrains.Host.Sessions;
 using CohortGrains.Host.Links;
 using CohortGrains.Host.Touches;
@@ -22,8 +23,10 @@ public static class Endpoints
         app.UseOperations();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseSecurity();
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseAntiforgery();
         return app;
     }
 
@@ -40,6 +43,7 @@ public static class Endpoints
             .MapDashboard()
             .MapTouches()
             .MapProgramArcFeatures()
+            .MapSecurity()
             .MapCluster();
         // Outside /api/v1 and its API keys: Twilio signs its webhooks, email links carry signed tokens.
         app.MapGroup("/webhooks").MapTwilioWebhooks();

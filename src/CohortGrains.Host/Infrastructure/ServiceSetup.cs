@@ -49,6 +49,7 @@ public static class ServiceSetup
             .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 1024 * 1024);
         builder.AddOperations();
+        builder.AddSecurity();
         return builder;
     }
 

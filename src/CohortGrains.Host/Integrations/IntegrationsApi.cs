@@ -2,6 +2,8 @@ using System.Collections.Immutable;
 using System.Globalization;
 using System.Text.Json;
 using CohortGrains.Domain.Integrations;
+using CohortGrains.Domain.ClientLoops;
+using CohortGrains.Host.Clients;
 using CohortGrains.Host.Infrastructure;
 using CohortGrains.Host.Sessions;
 using CohortGrains.Runtime;
@@ -190,7 +192,11 @@ public static class IntegrationsApi
         if (eventId is not null && eventId.Any(c => c is < '!' or > '~')) v.Add("id", "must be printable ASCII without spaces");
         var clientId = v.Text(e?.ClientId, "clientId", 64);
         if (!v.IsValid) return v.Problem();
-        return await SessionsApi.LogSessionAsync(runtime, clock, orgId, clientId!, new LogSessionRequest(e!.OccurredAt, e.NextSessionAt, e.ActionItems, e.Note), eventId, ct);
+        // The org's signature is the caller's identity: the client must belong to that org (and not be erased).
+        var client = Ids.LooksValid(clientId) ? await runtime.GetAsync<ClientLoopState>(ClientsApi.Id(orgId, clientId!), ct) : null;
+        if (client is null or { ErasedAt: not null }) return Problems.NotFound($"client '{Parse.Truncate(clientId!)}' not found");
+        var audit = new AuditWrite(orgId, "integration", "session.completed", "session.logged", "client", clientId!);
+        return await SessionsApi.LogSessionAsync(runtime, clock, orgId, client, new LogSessionRequest(e!.OccurredAt, e.NextSessionAt, e.ActionItems, e.Note), eventId, audit, ct);
     }
 
     private static class Http

@@ -23,18 +23,21 @@ public static class OrgsApi
 
     /// <summary>Bootstraps a coaching company and returns its first org-admin key (shown once).</summary>
     private static async Task<Results<Created<CreatedOrgResponse>, ValidationProblem, ProblemHttpResult>> CreateAsync(
-        CreateOrgRequest? body, GrainRuntime runtime, TimeProvider clock, CancellationToken ct)
+        CreateOrgRequest? body, HttpContext http, GrainRuntime runtime, TimeProvider clock, CancellationToken ct)
     {
         var v = new Validation();
         var name = v.Text(body?.Name, "name", 200);
         if (!v.IsValid) return v.Problem();
 
         var orgId = Ids.New("org");
-        var call = await runtime.SendAsync<OrgState>(new GrainId(orgId, OrgDecider.GrainType, orgId), new CreateOrg(orgId, name!), ct);
+        var call = await runtime.SendAsync<OrgState>(new GrainId(orgId, OrgDecider.GrainType, orgId), new CreateOrg(orgId, name!),
+            [Audit.InOrg(http, orgId, "org.created", "org", orgId)], ct);
         if (call is not GrainCall<OrgState>.Ok ok) return Problems.Conflict("org could not be created");
 
         var (key, hash, prefix) = ApiKeys.Generate();
-        await runtime.Store.CreateApiKeyAsync(new ApiKeyRecord(hash, prefix, orgId, Roles.OrgAdmin, null, "first org admin key", clock.GetUtcNow(), null), ct);
+        var record = new ApiKeyRecord(hash, prefix, orgId, Roles.OrgAdmin, null, "first org admin key", clock.GetUtcNow(), null);
+        await runtime.Store.CreateApiKeyAsync(record, ct);
+        await runtime.Store.AppendAuditAsync([Audit.InOrg(http, orgId, "key.issued", "key", record.KeyId, Roles.OrgAdmin)], clock.GetUtcNow(), ct);
         return TypedResults.Created($"/api/v1/org", new CreatedOrgResponse(orgId, ok.State.Name, ok.State.CreatedAt, key,
             "Store this key now: it is shown only once and kept only as a hash."));
     }

@@ -6,6 +6,7 @@ using CohortGrains.Host.Clients;
 using CohortGrains.Host.Cohorts;
 using CohortGrains.Host.Infrastructure;
 using CohortGrains.Runtime;
+using CohortGrains.Runtime.Storage;
 using CohortGrains.Host.Observability;
 
 namespace CohortGrains.Host.Sessions;
@@ -29,18 +30,23 @@ public static class SessionsApi
     }
 
     /// <summary>The coach logs a completed session: 1–3 observable action items and the five-line note. Starts the cadence.</summary>
-    private static Task<IResult> LogAsync(string clientId, LogSessionRequest? body, HttpContext http, GrainRuntime runtime, TimeProvider clock, CancellationToken ct) =>
-        LogSessionAsync(runtime, clock, http.User.OrgId(), clientId, body, sourceEventId: null, ct);
+    private static async Task<IResult> LogAsync(string clientId, LogSessionRequest? body, HttpContext http, GrainRuntime runtime, TimeProvider clock, CancellationToken ct)
+    {
+        // A coach reaches only their own clients; who logged the session goes to the audit log with the session.
+        var client = await ClientsApi.FindAsync(runtime, http, clientId, ct);
+        if (client is null) return Problems.NotFound($"client '{Parse.Truncate(clientId)}' not found");
+        var audit = Audit.Entry(http, "session.logged", "client", clientId);
+        return await LogSessionAsync(runtime, clock, http.User.OrgId(), client, body, sourceEventId: null, audit, ct);
+    }
 
     /// <summary>
     /// Logging a session, shared by the coach's endpoint and the inbound session.completed event, so both start the loop
     /// exactly alike. An event passes its id: the client's loop logs one session per event id, however often it arrives.
     /// </summary>
-    internal static async Task<IResult> LogSessionAsync(GrainRuntime runtime, TimeProvider clock, string orgId, string clientId, LogSessionRequest? body,
-        string? sourceEventId, CancellationToken ct)
+    internal static async Task<IResult> LogSessionAsync(GrainRuntime runtime, TimeProvider clock, string orgId, ClientLoopState client, LogSessionRequest? body,
+        string? sourceEventId, AuditWrite audit, CancellationToken ct)
     {
-        var client = Ids.LooksValid(clientId) ? await runtime.GetAsync<ClientLoopState>(ClientsApi.Id(orgId, clientId), ct) : null;
-        if (client is null) return Problems.NotFound($"client '{Parse.Truncate(clientId)}' not found");
+        var clientId = client.ClientId;
         if (sourceEventId is not null && client.Sessions.FirstOrDefault(x => x.SourceEventId == sourceEventId) is { } logged)
             return TypedResults.Ok(new LoggedSessionResponse(ClientResponse.ToView(logged), [], ClientResponse.From(client)) { Duplicate = true });
         var cohort = await CohortsApi.FindAsync(runtime, orgId, client.CohortId, ct);
@@ -63,7 +69,8 @@ public static class SessionsApi
         if (!v.IsValid) return v.Problem();
 
         var call = await runtime.SendAsync<ClientLoopState>(ClientsApi.Id(orgId, clientId),
-            new SessionCompleted(occurredAt, nextSession, items, note!, cohort.Program) { SourceEventId = sourceEventId }, ct);
+            new SessionCompleted(occurredAt, nextSession, items, note!, cohort.Program) { SourceEventId = sourceEventId },
+            [audit with { Detail = $"note and {items.Count} action item(s)" }], ct);
         if (call is not GrainCall<ClientLoopState>.Ok ok) return ClientsApi.Problem(call, clientId, "actionItems");
         var session = ClientResponse.ToView(sourceEventId is null ? ok.State.CurrentSession! : ok.State.Sessions.Last(x => x.SourceEventId == sourceEventId));
         return TypedResults.Created($"/api/v1/clients/{clientId}", new LoggedSessionResponse(session, VaguenessHints(items), ClientResponse.From(ok.State)));

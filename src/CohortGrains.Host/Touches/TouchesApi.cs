@@ -1,4 +1,6 @@
+using CohortGrains.Host.Clients;
 using CohortGrains.Host.Infrastructure;
+using CohortGrains.Runtime;
 using CohortGrains.Runtime.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -22,9 +24,15 @@ public static class TouchesApi
     }
 
     /// <summary>The outbox: every touch the org's loops sent or will send, newest first, with delivery status.</summary>
-    private static async Task<Results<Ok<TouchPage>, ValidationProblem>> ListAsync(
-        string? clientId, string? status, string? channel, int? limit, long? before, HttpContext http, IGrainStore store, CancellationToken ct)
+    private static async Task<Results<Ok<TouchPage>, ValidationProblem, ProblemHttpResult>> ListAsync(
+        string? clientId, string? status, string? channel, int? limit, long? before, HttpContext http, IGrainStore store, GrainRuntime runtime, CancellationToken ct)
     {
+        // The outbox is filtered by org in the store; a coach must name one of their own clients.
+        if (Access.CoachOf(http.User) is not null)
+        {
+            if (clientId is null) return Problems.Forbidden("a coach lists the touches of one of their clients at a time (clientId=…)");
+            if (await ClientsApi.FindAsync(runtime, http, clientId, ct) is null) return Problems.NotFound($"client '{Parse.Truncate(clientId)}' not found");
+        }
         var v = new Validation();
         if (clientId is not null && !Ids.LooksValid(clientId)) v.Add("clientId", "is not a client id");
         if (status is not null && status is not (OutboxStatus.Pending or OutboxStatus.Sent or OutboxStatus.Failed)) v.Add("status", "must be pending, sent or failed");
@@ -35,9 +43,11 @@ public static class TouchesApi
         {
             GrainKey = clientId, Status = status, Channel = channel, Limit = limit ?? 100, BeforeId = before,
         }, ct);
-        var touches = rows.Select(r => new TouchResponse(r.Id, r.Grain.Key, r.Channel, r.Recipient, r.Subject, r.Body, r.Template, r.PromptId,
-            r.Status, r.ProviderStatus, r.ProviderMessageId, r.Error, r.Attempt, r.CreatedAt, r.SentAt, r.ErrorCode,
-            r.IdempotencyKey[(r.IdempotencyKey.LastIndexOf('/') + 1)..])).ToList();
+        var touches = rows.Select(ToResponse).ToList();
         return TypedResults.Ok(new TouchPage(touches, touches.Count == (limit ?? 100) ? touches[^1].Id : null));
     }
+
+    public static TouchResponse ToResponse(OutboxRow r) => new(r.Id, r.Grain.Key, r.Channel, r.Recipient, r.Subject, r.Body, r.Template, r.PromptId,
+        r.Status, r.ProviderStatus, r.ProviderMessageId, r.Error, r.Attempt, r.CreatedAt, r.SentAt, r.ErrorCode,
+        r.IdempotencyKey[(r.IdempotencyKey.LastIndexOf('/') + 1)..]);
 }

@@ -91,4 +91,32 @@ public interface IGrainStore : IMembershipStore
 
     Task CreateApiKeyAsync(ApiKeyRecord key, CancellationToken ct);
     Task<ApiKeyRecord?> FindApiKeyAsync(string keyHash, CancellationToken ct);
+
+    /// <summary>An org's keys (hashes included; callers never show them), newest first, optionally only one role, subject or the active ones.</summary>
+    Task<IReadOnlyList<ApiKeyRecord>> ListApiKeysAsync(ApiKeyQuery query, CancellationToken ct);
+
+    /// <summary>Revokes one key of the org by <see cref="ApiKeyRecord.KeyId"/>. False when the org has no such key or it was already revoked.</summary>
+    Task<bool> RevokeApiKeyAsync(string orgId, string keyId, DateTimeOffset now, CancellationToken ct);
+
+    /// <summary>Revokes every unrevoked key of the org whose subject is <paramref name="subjectId"/> (e.g. all links of one client). Returns how many.</summary>
+    Task<int> RevokeApiKeysOfSubjectAsync(string orgId, string subjectId, DateTimeOffset now, CancellationToken ct);
+
+    // ---- audit log and erasure ----
+
+    /// <summary>Appends audit entries (all or none) stamped <paramref name="now"/>, for changes that are not grain turns (keys, links, exports).</summary>
+    Task AppendAuditAsync(IReadOnlyList<AuditWrite> entries, DateTimeOffset now, CancellationToken ct);
+
+    /// <summary>One org's audit entries, newest first.</summary>
+    Task<IReadOnlyList<AuditEntry>> QueryAuditAsync(AuditQuery query, CancellationToken ct);
+
+    /// <summary>
+    /// Removes, in one transaction, what a grain's personal data left outside its own state (a turn has already
+    /// replaced the state by a tombstone): deletes every timer and pending message of the grain; deletes pending
+    /// messages to other grains of the org whose payload names the grain's key (an alert still in flight would carry
+    /// the name on); blanks recipient, subject, body and error of the grain's outbox rows and fails the pending ones
+    /// (nothing is ever sent to a blank recipient); clears the detail of audit entries whose target is the grain;
+    /// revokes the org's credentials whose subject is the grain (client links). The grain's own row is left alone.
+    /// Idempotent. An engine that keeps old row images (WAL, free pages) must not keep the erased values there either.
+    /// </summary>
+    Task<ErasureResult> ErasePersonalDataAsync(GrainId id, DateTimeOffset now, CancellationToken ct);
 }

@@ -98,6 +98,9 @@ public abstract record TurnDecision
 
         /// <summary>Touch facts that are new or changed in this turn (only ClientLoop writes them).</summary>
         public IReadOnlyList<TouchFactWrite> TouchFacts { get; init; } = [];
+
+        /// <summary>Audit entries written in the same transaction (stamped with the turn's now): a change and its record commit together.</summary>
+        public IReadOnlyList<AuditWrite> Audit { get; init; } = [];
     }
 
     /// <summary>The grain refused the message (bad input for its current state); nothing is written.</summary>
@@ -255,4 +258,55 @@ public sealed record ApiKeyRecord(
     string? SubjectId,
     string Label,
     DateTimeOffset CreatedAt,
-    DateTimeOffset? RevokedAt);
+    DateTimeOffset? RevokedAt)
+{
+    /// <summary>The public id used to list and revoke a key. Derived from the hash (64 of its 256 bits), so it says nothing about the key itself.</summary>
+    public string KeyId => IdFor(KeyHash);
+
+    /// <summary>After this instant the key no longer authenticates (client links always expire; API keys may).</summary>
+    public DateTimeOffset? ExpiresAt { get; init; }
+
+    public bool IsActiveAt(DateTimeOffset now) => (RevokedAt is null || RevokedAt > now) && (ExpiresAt is null || ExpiresAt > now);
+
+    public static string IdFor(string keyHash) => "key_" + keyHash[..Math.Min(16, keyHash.Length)];
+}
+
+public sealed record ApiKeyQuery(string OrgId)
+{
+    public string? Role { get; init; }
+    public string? SubjectId { get; init; }
+    /// <summary>Only keys that authenticate at this instant (not revoked, not expired).</summary>
+    public DateTimeOffset? ActiveAt { get; init; }
+    public int Limit { get; init; } = 100;
+}
+
+/// <summary>
+/// One line of the audit log: who (role and id: a coach id, a client id, an API key id, "operator") did what to
+/// which target. Ids and short codes only: never names, phone numbers, emails or note text, so erasing a client
+/// leaves nothing personal behind here.
+/// </summary>
+public sealed record AuditWrite(string OrgId, string ActorRole, string ActorId, string Action, string TargetType, string TargetId, string? Detail = null);
+
+public sealed record AuditEntry(
+    long Id,
+    string OrgId,
+    DateTimeOffset At,
+    string ActorRole,
+    string ActorId,
+    string Action,
+    string TargetType,
+    string TargetId,
+    string? Detail);
+
+public sealed record AuditQuery(string OrgId)
+{
+    public string? TargetId { get; init; }
+    public string? Action { get; init; }
+    public string? ActorId { get; init; }
+    /// <summary>Return entries with id below this (newest first paging).</summary>
+    public long? BeforeId { get; init; }
+    public int Limit { get; init; } = 100;
+}
+
+/// <summary>What <see cref="IGrainStore.ErasePersonalDataAsync"/> removed or blanked.</summary>
+public sealed record ErasureResult(int TimersDeleted, int MessagesDeleted, int OutboxRowsScrubbed, int AuditEntriesScrubbed, int KeysRevoked);

@@ -35,6 +35,10 @@ public sealed class TestHost : WebApplicationFactory<Program>
         builder.UseSetting("Storage:DataDirectory", _dataDirectory);
         builder.UseSetting("Operator:ApiKey", OperatorKey);
         builder.UseSetting("Workers:Enabled", "false");
+        // The node registers in the membership table at start; no real-time heartbeat rewrites it during a test.
+        builder.UseSetting("Cluster:HeartbeatInterval", "1.00:00:00");
+        // Tests send bursts no client would; the rate-limit tests switch it back on through Settings.
+        builder.UseSetting("RateLimiting:Enabled", "false");
         foreach (var (k, v) in Settings) builder.UseSetting(k, v);
         builder.ConfigureServices(services =>
         {
@@ -45,6 +49,9 @@ public sealed class TestHost : WebApplicationFactory<Program>
     }
 
     public IGrainStore Store => Services.GetRequiredService<IGrainStore>();
+
+    /// <summary>Where this host keeps its SQLite file (cohortgrains.db) and generated secrets.</summary>
+    public string DataDirectory => _dataDirectory;
 
     /// <summary>Runs every due timer, grain message and outbox send at the fake clock's now, until nothing is left.</summary>
     public Task<int> PumpAsync() => Services.GetRequiredService<WorkPump>().RunUntilIdleAsync();

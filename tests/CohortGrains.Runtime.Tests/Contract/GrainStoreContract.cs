@@ -717,6 +717,163 @@ public abstract partial class GrainStoreContract
     }
 
     [Fact]
+    public async Task ApiKeysKeepTheirExpiryAndAreFoundByTheirPublicId()
+    {
+        var store = await CreateStoreAsync();
+        var link = new ApiKeyRecord("hash-of-a-link-0123456789", "cgl_abcdef", "org1", "client", "ana", "client link", T0, null)
+        {
+            ExpiresAt = T0.AddDays(7),
+        };
+        await store.CreateApiKeyAsync(link, Ct);
+
+        var found = await store.FindApiKeyAsync(link.KeyHash, Ct);
+        Assert.Equal(link, found);
+        Assert.Equal("key_hash-of-a-link-0", found!.KeyId);
+        Assert.True(found.IsActiveAt(T0.AddDays(7).AddTicks(-1)));
+        Assert.False(found.IsActiveAt(T0.AddDays(7)));
+    }
+
+    [Fact]
+    public async Task ListApiKeysFiltersByOrgRoleSubjectAndActivityNewestFirst()
+    {
+        var store = await CreateStoreAsync();
+        ApiKeyRecord Key(string hash, string org, string role, string? subject, int minutes) =>
+            new(hash, "cg_" + hash, org, role, subject, "k", T0.AddMinutes(minutes), null);
+        await store.CreateApiKeyAsync(Key("h-admin", "org1", "org-admin", null, 0), Ct);
+        await store.CreateApiKeyAsync(Key("h-kim", "org1", "coach", "kim", 1), Ct);
+        await store.CreateApiKeyAsync(Key("h-ana-1", "org1", "client", "ana", 2) with { ExpiresAt = T0.AddHours(1) }, Ct);
+        await store.CreateApiKeyAsync(Key("h-ana-2", "org1", "client", "ana", 3), Ct);
+        await store.CreateApiKeyAsync(Key("h-other", "org2", "org-admin", null, 4), Ct);
+        await store.RevokeApiKeyAsync("org1", ApiKeyRecord.IdFor("h-kim"), T0.AddMinutes(30), Ct);
+
+        Assert.Equal(["h-ana-2", "h-ana-1", "h-kim", "h-admin"],
+            (await store.ListApiKeysAsync(new ApiKeyQuery("org1"), Ct)).Select(k => k.KeyHash));
+        Assert.Equal(["h-ana-2", "h-ana-1"],
+            (await store.ListApiKeysAsync(new ApiKeyQuery("org1") { Role = "client", SubjectId = "ana" }, Ct)).Select(k => k.KeyHash));
+        // At T0+20min the revocation (T0+30min) has not happened yet; at T0+2h it has and the first link has expired.
+        Assert.Equal(["h-ana-2", "h-ana-1", "h-kim", "h-admin"],
+            (await store.ListApiKeysAsync(new ApiKeyQuery("org1") { ActiveAt = T0.AddMinutes(20) }, Ct)).Select(k => k.KeyHash));
+        Assert.Equal(["h-ana-2", "h-admin"],
+            (await store.ListApiKeysAsync(new ApiKeyQuery("org1") { ActiveAt = T0.AddHours(2) }, Ct)).Select(k => k.KeyHash));
+        Assert.Single(await store.ListApiKeysAsync(new ApiKeyQuery("org1") { Limit = 1 }, Ct));
+    }
+
+    [Fact]
+    public async Task RevokingAKeyWorksOnlyInItsOwnOrgAndOnlyOnce()
+    {
+        var store = await CreateStoreAsync();
+        var key = new ApiKeyRecord("h-1", "cg_h1", "org1", "coach", "kim", "k", T0, null);
+        await store.CreateApiKeyAsync(key, Ct);
+
+        Assert.False(await store.RevokeApiKeyAsync("org2", key.KeyId, T0.AddMinutes(1), Ct));
+        Assert.Null((await store.FindApiKeyAsync("h-1", Ct))!.RevokedAt);
+        Assert.True(await store.RevokeApiKeyAsync("org1", key.KeyId, T0.AddMinutes(2), Ct));
+        Assert.False(await store.RevokeApiKeyAsync("org1", key.KeyId, T0.AddMinutes(3), Ct));
+        Assert.Equal(T0.AddMinutes(2), (await store.FindApiKeyAsync("h-1", Ct))!.RevokedAt);
+        Assert.False(await store.RevokeApiKeyAsync("org1", "key_nope", T0, Ct));
+    }
+
+    [Fact]
+    public async Task RevokingASubjectsKeysRevokesAllOfThemAndNoOthers()
+    {
+        var store = await CreateStoreAsync();
+        await store.CreateApiKeyAsync(new ApiKeyRecord("l1", "cgl_1", "org1", "client", "ana", "link", T0, null), Ct);
+        await store.CreateApiKeyAsync(new ApiKeyRecord("l2", "cgl_2", "org1", "client", "ana", "link", T0, null), Ct);
+        await store.CreateApiKeyAsync(new ApiKeyRecord("l3", "cgl_3", "org1", "client", "ben", "link", T0, null), Ct);
+        await store.CreateApiKeyAsync(new ApiKeyRecord("l4", "cgl_4", "org2", "client", "ana", "link", T0, null), Ct);
+
+        Assert.Equal(2, await store.RevokeApiKeysOfSubjectAsync("org1", "ana", T0.AddMinutes(1), Ct));
+        Assert.Equal(0, await store.RevokeApiKeysOfSubjectAsync("org1", "ana", T0.AddMinutes(2), Ct));
+
+        Assert.Equal(T0.AddMinutes(1), (await store.FindApiKeyAsync("l2", Ct))!.RevokedAt);
+        Assert.Null((await store.FindApiKeyAsync("l3", Ct))!.RevokedAt);
+        Assert.Null((await store.FindApiKeyAsync("l4", Ct))!.RevokedAt);
+    }
+
+    // ---------------------------------------------------------------- audit log, erasure
+
+    private static AuditWrite Audit(string action, string target = "ana", string org = "org1", string? detail = null) =>
+        new(org, "coach", "kim", action, "client", target, detail);
+
+    [Fact]
+    public async Task ATurnWritesItsAuditEntriesWithItsChangeAndARejectedTurnWritesNone()
+    {
+        var store = await CreateStoreAsync();
+
+        await CommandAsync(store, Client("ana"), T0, Write("""{"n":1}""") with { Audit = [Audit("session.logged", detail: "session 1")] });
+        await CommandAsync(store, Client("ana"), T0.AddMinutes(1), new TurnDecision.Reject("invalid", "no"));
+
+        var entry = Assert.Single(await store.QueryAuditAsync(new AuditQuery("org1"), Ct));
+        Assert.Equal(new AuditEntry(entry.Id, "org1", T0, "coach", "kim", "session.logged", "client", "ana", "session 1"), entry);
+    }
+
+    [Fact]
+    public async Task AuditEntriesComeNewestFirstPerOrgAndFilterByTargetActionActorAndPage()
+    {
+        var store = await CreateStoreAsync();
+        await store.AppendAuditAsync([Audit("client.enrolled"), Audit("client.enrolled", target: "ben")], T0, Ct);
+        await store.AppendAuditAsync([Audit("session.logged")], T0.AddMinutes(1), Ct);
+        await store.AppendAuditAsync([Audit("client.enrolled", org: "org2")], T0.AddMinutes(2), Ct);
+        await store.AppendAuditAsync([new AuditWrite("org1", "org-admin", "key_1", "key.issued", "key", "key_2")], T0.AddMinutes(3), Ct);
+
+        var all = await store.QueryAuditAsync(new AuditQuery("org1"), Ct);
+        Assert.Equal(["key.issued", "session.logged", "client.enrolled", "client.enrolled"], all.Select(e => e.Action));
+        Assert.Equal([T0.AddMinutes(3), T0.AddMinutes(1), T0, T0], all.Select(e => e.At));
+        Assert.Equal(2, (await store.QueryAuditAsync(new AuditQuery("org1") { TargetId = "ana" }, Ct)).Count);
+        Assert.Equal(2, (await store.QueryAuditAsync(new AuditQuery("org1") { Action = "client.enrolled" }, Ct)).Count);
+        Assert.Equal("key_2", Assert.Single(await store.QueryAuditAsync(new AuditQuery("org1") { ActorId = "key_1" }, Ct)).TargetId);
+        var page = await store.QueryAuditAsync(new AuditQuery("org1") { Limit = 2 }, Ct);
+        Assert.Equal(2, page.Count);
+        Assert.Equal(all.Skip(2).Select(e => e.Id), (await store.QueryAuditAsync(new AuditQuery("org1") { BeforeId = page[^1].Id }, Ct)).Select(e => e.Id));
+    }
+
+    [Fact]
+    public async Task ErasingAGrainsPersonalDataScrubsItsOutboxTimersMessagesAuditAndLinksOnly()
+    {
+        var store = await CreateStoreAsync();
+        var ana = Client("cli_ana");
+        var ben = Client("cli_ben");
+        OutboxWrite Touch(string key, string to) => new(key, "sms", to, "Your week", $"Hi, how did the calls go? ({to})", "day2", "p1");
+        await CommandAsync(store, ana, T0, Write("""{"name":"Ana"}""", timers: [new("day5", T0.AddDays(3), "{}")],
+            outbox: [Touch("ana/t1", "+15550101"), Touch("ana/t2", "+15550101")]) with { Audit = [Audit("client.enrolled", "cli_ana", detail: "sms consent")] });
+        await CommandAsync(store, ben, T0, Write("""{"name":"Ben"}""", timers: [new("day5", T0.AddDays(3), "{}")],
+            outbox: [Touch("ben/t1", "+15550202")]) with { Audit = [Audit("client.enrolled", "cli_ben", detail: "sms consent")] });
+        // One of ana's touches was sent; the other is still pending. Messages in flight: one to ana, one naming her.
+        var claimed = await store.ClaimOutboxAsync("w", T0, 1, Lease, Ct);
+        await store.CompleteOutboxAsync(claimed[0].Id, claimed[0].Attempt, new OutboxResult.Sent("SM1", "delivered"), T0, Ct);
+        await store.EnqueueMessagesAsync([
+            new MessageWrite(ana, """{"$type":"slotOffered"}"""),
+            new MessageWrite(Coach("kim"), """{"$type":"clientEscalated","clientId":"cli_ana","clientName":"Ana"}"""),
+            new MessageWrite(Coach("kim"), """{"$type":"clientEscalated","clientId":"cli_ben","clientName":"Ben"}"""),
+        ], T0, Ct);
+        await store.CreateApiKeyAsync(new ApiKeyRecord("link-ana", "cgl_a", "org1", "client", "cli_ana", "client link", T0, null), Ct);
+        await store.CreateApiKeyAsync(new ApiKeyRecord("link-ben", "cgl_b", "org1", "client", "cli_ben", "client link", T0, null), Ct);
+
+        var result = await store.ErasePersonalDataAsync(ana, T0.AddHours(1), Ct);
+
+        Assert.Equal(new ErasureResult(TimersDeleted: 2, MessagesDeleted: 1, OutboxRowsScrubbed: 2, AuditEntriesScrubbed: 1, KeysRevoked: 1), result);
+        var outbox = await store.QueryOutboxAsync(new OutboxQuery("org1") { GrainKey = "cli_ana" }, Ct);
+        Assert.All(outbox, o => Assert.Equal(("", null, ""), (o.Recipient, o.Subject, o.Body)));
+        Assert.Equal(["failed", "sent"], outbox.Select(o => o.Status).Order());
+        Assert.Equal("SM1", outbox.Single(o => o.Status == "sent").ProviderMessageId);
+        Assert.DoesNotContain(await store.ClaimOutboxAsync("w", T0.AddDays(1), 10, Lease, Ct), o => o.Grain == ana);
+        var bens = Assert.Single(await store.QueryOutboxAsync(new OutboxQuery("org1") { GrainKey = "cli_ben" }, Ct));
+        Assert.Equal("+15550202", bens.Recipient);
+        // Left: ben's day5 reminder and the alert naming ben. Ana's state row is the turn's business, not this call's.
+        var timers = await store.ClaimDueTimersAsync("w", T0.AddDays(4), 10, Lease, Ct);
+        Assert.Equal(["cli_ben", "kim"], timers.Select(t => t.Grain.Key).Order());
+        Assert.DoesNotContain(timers, t => t.PayloadJson.Contains("cli_ana", StringComparison.Ordinal));
+        Assert.Equal("""{"name":"Ana"}""", (await store.LoadAsync(ana, Ct))!.StateJson);
+        var audit = await store.QueryAuditAsync(new AuditQuery("org1"), Ct);
+        Assert.Equal([("cli_ana", (string?)null), ("cli_ben", "sms consent")], audit.Select(a => (a.TargetId, a.Detail)).OrderBy(a => a.TargetId));
+        Assert.Equal(T0.AddHours(1), (await store.FindApiKeyAsync("link-ana", Ct))!.RevokedAt);
+        Assert.Null((await store.FindApiKeyAsync("link-ben", Ct))!.RevokedAt);
+
+        // Idempotent: a second call (a retried DELETE) finds nothing left to delete, scrub or revoke.
+        Assert.Equal(new ErasureResult(0, 0, 2, 0, 0), await store.ErasePersonalDataAsync(ana, T0.AddHours(2), Ct));
+    }
+
+    [Fact]
     public async Task MigratingTwiceIsHarmlessAndTheStoreIsReady()
     {
         var store = await CreateStoreAsync();

@@ -69,6 +69,16 @@ public sealed class KillSwitchStore(PostgresGrainStore inner, string node) : IGr
     public Task<TimerBacklog> GetTimerBacklogAsync(DateTimeOffset now, CancellationToken ct) => Call(t => inner.GetTimerBacklogAsync(now, t), ct);
     public Task CreateApiKeyAsync(ApiKeyRecord key, CancellationToken ct) => Call(t => inner.CreateApiKeyAsync(key, t), ct);
     public Task<ApiKeyRecord?> FindApiKeyAsync(string keyHash, CancellationToken ct) => Call(t => inner.FindApiKeyAsync(keyHash, t), ct);
+    public Task<IReadOnlyList<ApiKeyRecord>> ListApiKeysAsync(ApiKeyQuery query, CancellationToken ct) => Call(t => inner.ListApiKeysAsync(query, t), ct);
+    public Task<bool> RevokeApiKeyAsync(string orgId, string keyId, DateTimeOffset now, CancellationToken ct) =>
+        Call(t => inner.RevokeApiKeyAsync(orgId, keyId, now, t), ct);
+    public Task<int> RevokeApiKeysOfSubjectAsync(string orgId, string subjectId, DateTimeOffset now, CancellationToken ct) =>
+        Call(t => inner.RevokeApiKeysOfSubjectAsync(orgId, subjectId, now, t), ct);
+    public Task AppendAuditAsync(IReadOnlyList<AuditWrite> entries, DateTimeOffset now, CancellationToken ct) =>
+        Call(t => inner.AppendAuditAsync(entries, now, t), ct);
+    public Task<IReadOnlyList<AuditEntry>> QueryAuditAsync(AuditQuery query, CancellationToken ct) => Call(t => inner.QueryAuditAsync(query, t), ct);
+    public Task<ErasureResult> ErasePersonalDataAsync(GrainId id, DateTimeOffset now, CancellationToken ct) =>
+        Call(t => inner.ErasePersonalDataAsync(id, now, t), ct);
     public Task HeartbeatAsync(NodeHeartbeat heartbeat, TimeSpan forgetAfter, CancellationToken ct) => Call(t => inner.HeartbeatAsync(heartbeat, forgetAfter, t), ct);
     public Task DeregisterAsync(string nodeId, CancellationToken ct) => Call(t => inner.DeregisterAsync(nodeId, t), ct);
     public Task<IReadOnlyList<NodeRecord>> ListNodesAsync(CancellationToken ct) => Call(inner.ListNodesAsync, ct);

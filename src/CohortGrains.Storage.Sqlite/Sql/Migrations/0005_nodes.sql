@@ -1,6 +1,6 @@
 -- Why: cluster membership (DESIGN.md "Scaling out"). A single SQLite node is still a cluster of one: it heartbeats
 -- its row like a PostgreSQL node, so GET /api/v1/cluster looks the same on both stores. Same table as the PostgreSQL
--- store's 0004; instants are INTEGER unix milliseconds like every other SQLite column.
+-- store's 0005; instants are INTEGER unix milliseconds like every other SQLite column.
 CREATE TABLE nodes (
     node_id          TEXT    NOT NULL PRIMARY KEY,
     address          TEXT    NOT NULL,
