@@ -60,7 +60,7 @@ public static class ProgramReport
     internal static async Task<IResult> RenderAsync(string cohortId, HttpContext http, GrainRuntime runtime, TimeProvider clock, CancellationToken ct)
     {
         var orgId = http.User.OrgId();
-        var cohort = await ArcHttp.CohortAsync(runtime, orgId, cohortId, ct);
+        var cohort = await ArcHttp.CohortAsync(runtime, http, cohortId, ct);
         if (cohort is null) return ArcHttp.CohortNotFound(cohortId);
         var now = clock.GetUtcNow();
         var rows = await runtime.Store.QueryGrainsAsync(new GrainQuery(orgId, CohortDecider.GrainType) { Keys = [cohortId] }, ct);
@@ -69,6 +69,8 @@ public static class ProgramReport
         var coach = await runtime.GetAsync<CoachState>(CoachesApi.Id(orgId, cohort.CoachId), ct);
         var templates = await runtime.Store.GetTemplateStatsAsync(new TemplateStatsQuery(orgId) { CohortId = cohortId }, ct);
         var html = Render(cohort, coach, d, ImportExportApi.TouchesPerClientPerWeek(cohort, stats, now), templates, now);
+        // The report names the cohort's clients: logged like the roster's export.
+        await runtime.Store.AppendAuditAsync([Audit.Entry(http, "report.exported", "cohort", cohortId)], now, ct);
         // Kept by the security-headers middleware, which adds the site-wide policy only where an endpoint set none.
         http.Response.Headers.ContentSecurityPolicy = ContentSecurityPolicy;
         return TypedResults.Content(html, "text/html; charset=utf-8");
