@@ -149,7 +149,9 @@ public sealed class OutboundWebhookTests : IAsyncLifetime
         Assert.Equal(("failed", "410", 1), (goneLog["status"]!.GetValue<string>(), goneLog["httpStatus"]!.GetValue<string>(), goneLog["attempts"]!.GetValue<int>()));
 
         // A removed endpoint hears nothing more.
-        await Http.ExpectAsync(await org.Api.DeleteAsync($"/api/v1/webhooks/endpoints/{crm}"), 204);
+        var removed = await org.Api.DeleteAsync($"/api/v1/webhooks/endpoints/{crm}");
+        await Http.ExpectAsync(removed, 200);
+        Assert.Equal(crm, (await removed.ReadJsonAsync())["endpointId"]!.GetValue<string>());
         await org.Api.PostJsonAsync($"/api/v1/clients/{clientId}/replies", new { rating = 4, channel = "sms" }, 200);
         await _host.PumpAsync();
         Assert.Equal(3, _receiver.At("/hooks").Count);
@@ -296,6 +298,27 @@ public sealed class InboundSessionCompletedTests : IDisposable
         await org.Api.PostJsonAsync("/api/v1/integrations/inbound-secret", new { }, 201);
         await Arc.ProblemAsync(await PostAsync(org.OrgId, secret, body), HttpStatusCode.Unauthorized);
 
+        Assert.Empty((await org.Api.GetJsonAsync($"/api/v1/clients/{clientId}"))["sessions"]!.AsArray());
+    }
+
+    [Fact]
+    public async Task AnUnsignedEventIsA401WhateverItsBodySaysSoNothingIsLearnedFromIt()
+    {
+        var org = await Org.CreateAsync(_host);
+        var secret = (await org.Api.PostJsonAsync("/api/v1/integrations/inbound-secret", new { }, 201))["secret"]!.GetValue<string>();
+        var clientId = await org.EnrolAsync();
+        var other = await Org.CreateAsync(_host);
+        var othersClient = await other.EnrolAsync("Olga Other", "+14155550177");
+        _host.Clock.SetUtcNow(Arc.FirstSession);
+
+        // Each of these would be a 400 or a 404 with the right signature: without it, the answer never says which.
+        foreach (var body in new[] { "{not json", Event("", clientId), Event("e1", "cli_unknown"), Event("e1", othersClient), new string('x', 70 * 1024) })
+        {
+            var problem = await Arc.ProblemAsync(await PostAsync(org.OrgId, "not-the-secret", body), HttpStatusCode.Unauthorized);
+            Assert.Equal("the signature does not match", problem["detail"]!.GetValue<string>());
+        }
+        // Only a signed body over the event limit is told it is too large.
+        await Arc.ProblemAsync(await PostAsync(org.OrgId, secret, new string('x', 70 * 1024)), HttpStatusCode.RequestEntityTooLarge);
         Assert.Empty((await org.Api.GetJsonAsync($"/api/v1/clients/{clientId}"))["sessions"]!.AsArray());
     }
 

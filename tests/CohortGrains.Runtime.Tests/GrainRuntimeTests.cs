@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using CohortGrains.Domain.ClientLoops;
 using CohortGrains.Domain.Coaches;
+using CohortGrains.Domain.Integrations;
 using CohortGrains.Domain.Programs;
 using CohortGrains.Runtime.Storage;
 
@@ -10,6 +11,7 @@ public sealed class GrainRuntimeTests
 {
     private static readonly GrainId Client = new("org1", ClientLoopDecider.GrainType, "cli_1");
     private static readonly GrainId Coach = new("org1", CoachDecider.GrainType, "coa_1");
+    private static readonly GrainId Integrations = new("org1", IntegrationsDecider.GrainType, "org1");
 
     private static async Task<RuntimeFixture> WithClientInSessionAsync(ScriptedChannel sms)
     {
@@ -43,7 +45,18 @@ public sealed class GrainRuntimeTests
 
         // Before the workers run, the alert exists only as a durable message row: the coach has not seen it yet.
         Assert.Empty((await fx.Runtime.GetAsync<CoachState>(Coach, default))!.Alerts);
-        Assert.Equal(1, (await fx.Store.GetTimerBacklogAsync(fx.Clock.GetUtcNow(), default)).Due);
+        // Claimed as a worker would: the coach's alert, and the reply's two events (checkin.replied, client.stuck) for
+        // the org's webhooks, which go to its Integrations grain whether or not the org has endpoints (it alone knows).
+        var due = await fx.Store.ClaimDueTimersAsync("test-worker", fx.Clock.GetUtcNow(), 10, TimeSpan.FromMinutes(1), default);
+        var alertMessage = Assert.Single(due, t => t.Grain == Coach);
+        Assert.Contains("\"clientEscalated\"", alertMessage.PayloadJson);
+        Assert.StartsWith("msg:", alertMessage.Name);
+        var events = due.Where(t => t.Grain == Integrations).Select(t => t.PayloadJson).ToList();
+        Assert.Equal(2, events.Count);
+        Assert.Contains(events, e => e.Contains("\"checkin.replied\"", StringComparison.Ordinal));
+        Assert.Contains(events, e => e.Contains("\"client.stuck\"", StringComparison.Ordinal));
+        Assert.Equal(3, due.Count);
+        foreach (var message in due) Assert.True(await fx.Runtime.RunTimerAsync(message, default));
 
         await fx.Pump.RunUntilIdleAsync();
         var coach = await fx.Runtime.GetAsync<CoachState>(Coach, default);

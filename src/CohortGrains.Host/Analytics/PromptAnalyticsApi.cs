@@ -4,6 +4,7 @@ using CohortGrains.Domain.Cohorts;
 using CohortGrains.Domain.Programs;
 using CohortGrains.Host.Cohorts;
 using CohortGrains.Host.Infrastructure;
+using CohortGrains.Host.Observability;
 using CohortGrains.Host.Programs;
 using CohortGrains.Runtime;
 using CohortGrains.Runtime.Storage;
@@ -74,11 +75,14 @@ public static class PromptAnalyticsApi
 
     public static RouteGroupBuilder MapPromptAnalytics(this RouteGroupBuilder api)
     {
-        api.MapGet("/analytics/templates", OrgAsync).RequireAuthorization(Policies.OrgMember).WithName("GetTemplateAnalytics");
+        // Staff: the org's figures per template for everyone, per cohort only the caller's cohorts (a coach's own).
+        api.MapGet("/analytics/templates", OrgAsync).RequireAuthorization(Policies.OrgMember).WithName("GetTemplateAnalytics")
+            .Produces<OrgTemplateAnalytics>();
+        // A cohort's wording is its coach's (or an org admin's) to read, change and try out.
         var cohort = api.MapGroup("/cohorts/{cohortId}/templates").RequireAuthorization(Policies.OrgMember);
-        cohort.MapGet("/", CohortAsync).WithName("ListCohortTemplates");
-        cohort.MapPut("/{key}", EditAsync).WithName("EditCohortTemplate");
-        cohort.MapPost("/preview", PreviewAsync).WithName("PreviewTemplate");
+        cohort.MapGet("/", CohortAsync).WithName("ListCohortTemplates").Produces<CohortTemplatesResponse>().ProducesProblem(StatusCodes.Status404NotFound);
+        cohort.MapPut("/{key}", EditAsync).WithName("EditCohortTemplate").ProducesCommand<EditTemplateResponse>();
+        cohort.MapPost("/preview", PreviewAsync).WithName("PreviewTemplate").ProducesCommand<PreviewResponse>();
         return api;
     }
 
@@ -93,7 +97,9 @@ public static class PromptAnalyticsApi
         var recent = await store.GetTemplateStatsAsync(new TemplateStatsQuery(orgId) { Since = since, Until = until }, ct);
         var templates = allTime.Select(a => Analyze(a.Template, a.Kind, a, recent.FirstOrDefault(r => r.Template == a.Template), null, null)).ToList();
 
-        var cohortRows = await store.QueryGrainsAsync(new GrainQuery(orgId, CohortDecider.GrainType), ct);
+        // The per-template totals above are the org's benchmark (counts and rates, no client); the per-cohort breakdown
+        // names cohorts, so a coach gets only their own, as in the cohort list and the dashboard.
+        var cohortRows = await store.QueryGrainsAsync(new GrainQuery(orgId, CohortDecider.GrainType) { CoachId = Access.CoachOf(http.User) }, ct);
         var perCohort = await store.GetTemplateStatsAsync(new TemplateStatsQuery(orgId) { ByCohort = true }, ct);
         var perCohortRecent = await store.GetTemplateStatsAsync(new TemplateStatsQuery(orgId) { ByCohort = true, Since = since, Until = until }, ct);
         var cohorts = cohortRows.Select(c => new CohortTemplateAnalytics(c.Id.Key, c.Projection.DisplayName ?? "",
@@ -105,7 +111,7 @@ public static class PromptAnalyticsApi
 
     private static async Task<IResult> CohortAsync(string cohortId, HttpContext http, GrainRuntime runtime, TimeProvider clock, CancellationToken ct)
     {
-        var cohort = await ArcHttp.CohortAsync(runtime, http.User.OrgId(), cohortId, ct);
+        var cohort = await ArcHttp.CohortAsync(runtime, http, cohortId, ct);
         return cohort is null ? ArcHttp.CohortNotFound(cohortId) : TypedResults.Ok(await ViewAsync(runtime.Store, http.User.OrgId(), cohort, clock.GetUtcNow(), ct));
     }
 
@@ -173,7 +179,7 @@ public static class PromptAnalyticsApi
         CancellationToken ct)
     {
         var orgId = http.User.OrgId();
-        var cohort = await ArcHttp.CohortAsync(runtime, orgId, cohortId, ct);
+        var cohort = await ArcHttp.CohortAsync(runtime, http, cohortId, ct);
         if (cohort is null) return ArcHttp.CohortNotFound(cohortId);
         var index = cohort.Program.Cadence.FindIndex(t => t.Key == key);
         if (index < 0) return Problems.NotFound($"touchpoint '{Parse.Truncate(key)}' is not in this cohort's cadence");
@@ -186,7 +192,8 @@ public static class PromptAnalyticsApi
 
         var tp = cohort.Program.Cadence[index];
         var program = cohort.Program with { Cadence = cohort.Program.Cadence.SetItem(index, tp with { Template = template }) };
-        var call = await runtime.SendAsync<CohortState>(CohortsApi.Id(orgId, cohortId), new UpdateProgram(program), ct);
+        var call = await runtime.SendAsync<CohortState>(CohortsApi.Id(orgId, cohortId), new UpdateProgram(program),
+            [Audit.Entry(http, "cohort.template-changed", "cohort", cohortId, tp.Key)], ct);
         if (call is GrainCall<CohortState>.Rejected r) return Problems.FromRejection(r, "template");
         var updated = ((GrainCall<CohortState>.Ok)call).State;
         var view = (await ViewAsync(runtime.Store, orgId, updated, clock.GetUtcNow(), ct)).Templates.Single(t => t.Key == key);
@@ -208,8 +215,7 @@ public static class PromptAnalyticsApi
     /// <summary>Renders a wording with a real client's data (their name, commitments, next session), as it would be sent now.</summary>
     private static async Task<IResult> PreviewAsync(string cohortId, PreviewRequest? body, HttpContext http, GrainRuntime runtime, CancellationToken ct)
     {
-        var orgId = http.User.OrgId();
-        var cohort = await ArcHttp.CohortAsync(runtime, orgId, cohortId, ct);
+        var cohort = await ArcHttp.CohortAsync(runtime, http, cohortId, ct);
         if (cohort is null) return ArcHttp.CohortNotFound(cohortId);
         var v = new Validation();
         var clientId = v.Text(body?.ClientId, "clientId", 64);
@@ -221,7 +227,8 @@ public static class PromptAnalyticsApi
         if (template is not null) CheckPlaceholders(v, template);
         if (!v.IsValid) return v.Problem();
 
-        var client = await ArcHttp.ClientAsync(runtime, orgId, clientId!, ct);
+        // Any client of a cohort the caller may see is one they may see; an erased one has nothing left to preview with.
+        var client = await ArcHttp.ClientAsync(runtime, http, clientId!, ct);
         if (client is null || client.CohortId != cohortId) return Problems.Invalid("clientId", $"client '{Parse.Truncate(clientId!)}' is not in this cohort");
         var wording = template ?? Effective(tp!);
         var text = Templates.Render(wording, client);

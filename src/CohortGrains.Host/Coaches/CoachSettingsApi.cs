@@ -4,6 +4,7 @@ using CohortGrains.Domain.Cohorts;
 using CohortGrains.Domain.Common;
 using CohortGrains.Host.Cohorts;
 using CohortGrains.Host.Infrastructure;
+using CohortGrains.Host.Observability;
 using CohortGrains.Runtime;
 using CohortGrains.Runtime.Storage;
 
@@ -28,16 +29,18 @@ public static class CoachSettingsApi
 {
     public static RouteGroupBuilder MapCoachSettings(this RouteGroupBuilder api)
     {
+        // A coach's own settings: that coach, or an org admin (clients see the norms in their portal).
         var coach = api.MapGroup("/coaches/{coachId}").RequireAuthorization(Policies.OrgMember);
-        coach.MapGet("/norms", GetNormsAsync).WithName("GetCoachNorms");
-        coach.MapPut("/norms", SetNormsAsync).WithName("SetCoachNorms");
-        coach.MapGet("/digest", GetDigestAsync).WithName("GetCoachDigest");
-        coach.MapPut("/digest", SetDigestAsync).WithName("SetCoachDigest");
+        coach.MapGet("/norms", GetNormsAsync).WithName("GetCoachNorms").Produces<CoachNormsResponse>().ProducesProblem(StatusCodes.Status404NotFound);
+        coach.MapPut("/norms", SetNormsAsync).WithName("SetCoachNorms").ProducesCommand<CoachNormsResponse>();
+        coach.MapGet("/digest", GetDigestAsync).WithName("GetCoachDigest").Produces<DigestResponse>().ProducesProblem(StatusCodes.Status404NotFound);
+        coach.MapPut("/digest", SetDigestAsync).WithName("SetCoachDigest").ProducesCommand<DigestResponse>();
         return api;
     }
 
-    private static async Task<CoachState?> FindAsync(GrainRuntime runtime, HttpContext http, string coachId, CancellationToken ct) =>
-        Ids.LooksValid(coachId) ? await runtime.GetAsync<CoachState>(CoachesApi.Id(http.User.OrgId(), coachId), ct) : null;
+    /// <summary>The coach when the caller is that coach or an org admin; otherwise null ("not found", checked before any body).</summary>
+    private static Task<CoachState?> FindAsync(GrainRuntime runtime, HttpContext http, string coachId, CancellationToken ct) =>
+        CoachesApi.FindAsync(runtime, http, coachId, ct);
 
     private static IResult NotFound(string coachId) => Problems.NotFound($"coach '{Parse.Truncate(coachId)}' not found");
 
@@ -74,7 +77,8 @@ public static class CoachSettingsApi
         if (!v.IsValid) return v.Problem();
 
         var norms = new CommunicationNorms(channels.ToImmutable(), body!.ResponseHours!.Value, included!, notIncluded);
-        var call = await runtime.SendAsync<CoachState>(CoachesApi.Id(http.User.OrgId(), coachId), new SetNorms(norms), ct);
+        var call = await runtime.SendAsync<CoachState>(CoachesApi.Id(http.User.OrgId(), coachId), new SetNorms(norms),
+            [Audit.Entry(http, "coach.norms-changed", "coach", coachId)], ct);
         return call is GrainCall<CoachState>.Ok ok
             ? TypedResults.Ok(new CoachNormsResponse(coachId, NormsView.From(ok.State.Norms!, ok.State.Name)))
             : Problems.FromRejection((GrainCall<CoachState>.Rejected)call);
@@ -102,7 +106,8 @@ public static class CoachSettingsApi
                 cohorts.Add(new CoachCohort(c.CohortId, c.Name, c.Program.Schedule));
 
         var call = await runtime.SendAsync<CoachState>(CoachesApi.Id(orgId, coachId),
-            new SetDigest(new DigestSettings(body!.Hour!.Value, body.Enabled ?? true), cohorts.ToImmutable()), ct);
+            new SetDigest(new DigestSettings(body!.Hour!.Value, body.Enabled ?? true), cohorts.ToImmutable()),
+            [Audit.Entry(http, "coach.digest-changed", "coach", coachId, body.Enabled == false ? "off" : $"hour {body.Hour}")], ct);
         return call switch
         {
             GrainCall<CoachState>.Ok ok => TypedResults.Ok(View(ok.State)),

@@ -45,7 +45,7 @@ public static class CoachesApi
     public static GrainId Id(string orgId, string coachId) => new(orgId, CoachDecider.GrainType, coachId);
 
     /// <summary>The coach, when the caller is that coach or an org admin; otherwise null, i.e. "not found".</summary>
-    private static async Task<CoachState?> FindAsync(GrainRuntime runtime, HttpContext http, string coachId, CancellationToken ct) =>
+    internal static async Task<CoachState?> FindAsync(GrainRuntime runtime, HttpContext http, string coachId, CancellationToken ct) =>
         Ids.LooksValid(coachId) && Access.CanSeeCoach(http.User, coachId) ? await runtime.GetAsync<CoachState>(Id(http.User.OrgId(), coachId), ct) : null;
 
     private static async Task<Results<Created<CoachResponse>, ValidationProblem, ProblemHttpResult>> CreateAsync(

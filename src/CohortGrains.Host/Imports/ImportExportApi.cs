@@ -6,6 +6,7 @@ using CohortGrains.Host.Clients;
 using CohortGrains.Host.Cohorts;
 using CohortGrains.Host.Dashboard;
 using CohortGrains.Host.Infrastructure;
+using CohortGrains.Host.Observability;
 using CohortGrains.Host.Programs;
 using CohortGrains.Runtime;
 using CohortGrains.Runtime.Storage;
@@ -25,10 +26,21 @@ public static class ImportExportApi
 
     public static RouteGroupBuilder MapImportExport(this RouteGroupBuilder api)
     {
-        api.MapPost("/cohorts/{cohortId}/clients/import", ImportAsync).RequireAuthorization(Policies.OrgMember).WithName("ImportClientsCsv");
-        api.MapGet("/cohorts/{cohortId}/roster.csv", RosterCsvAsync).RequireAuthorization(Policies.OrgMember).WithName("ExportRosterCsv");
-        api.MapGet("/exports/metrics.csv", MetricsCsvAsync).RequireAuthorization(Policies.OrgMember).WithName("ExportMetricsCsv");
-        api.MapGet("/cohorts/{cohortId}/report.html", ProgramReport.RenderAsync).RequireAuthorization(Policies.OrgMember).WithName("GetCohortReportHtml");
+        // Staff only: a cohort's import, roster and report are its coach's or an org admin's; the metrics export lists the
+        // cohorts the caller may see (all of the org's for an admin, a coach's own).
+        api.MapPost("/cohorts/{cohortId}/clients/import", ImportAsync).RequireAuthorization(Policies.OrgMember).WithName("ImportClientsCsv")
+            .ProducesCommand<ImportReport>(StatusCodes.Status202Accepted)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            // The body is the CSV file itself (Content-Type: text/csv), read by the handler: no Accepts metadata, which
+            // would let routing refuse a wrong type before the caller's access to the cohort is checked.
+            .WithDescription("The body is the CSV file (Content-Type: text/csv). Imports the whole file (202) or nothing (400 with a report per row). " +
+                "With ?dryRun=true it only validates: 200 with the same report.");
+        api.MapGet("/cohorts/{cohortId}/roster.csv", RosterCsvAsync).RequireAuthorization(Policies.OrgMember).WithName("ExportRosterCsv")
+            .Produces<string>(StatusCodes.Status200OK, "text/csv").ProducesProblem(StatusCodes.Status404NotFound);
+        api.MapGet("/exports/metrics.csv", MetricsCsvAsync).RequireAuthorization(Policies.OrgMember).WithName("ExportMetricsCsv")
+            .Produces<string>(StatusCodes.Status200OK, "text/csv");
+        api.MapGet("/cohorts/{cohortId}/report.html", ProgramReport.RenderAsync).RequireAuthorization(Policies.OrgMember).WithName("GetCohortReportHtml")
+            .Produces<string>(StatusCodes.Status200OK, "text/html").ProducesProblem(StatusCodes.Status404NotFound);
         return api;
     }
 
@@ -153,6 +165,8 @@ public static class ImportExportApi
             return TypedResults.Ok(new ImportReport(data.Count, data.Count, 0, false, true, reports.Select(r => r with { ClientId = null }).ToList(),
                 "Every row is valid; nothing was imported (dry run)."));
         await runtime.PostAsync(messages, ct);
+        // After the queueing committed, as for bulk enrolment (a crash in between loses this line, not the enrolments).
+        await runtime.Store.AppendAuditAsync([Audit.Entry(http, "clients.imported", "cohort", cohortId, $"{messages.Count} client(s)")], runtime.Clock.GetUtcNow(), ct);
         return TypedResults.Accepted($"/api/v1/cohorts/{cohortId}/clients", new ImportReport(data.Count, data.Count, 0, true, false, reports,
             "All rows are queued durably in one transaction; the clients appear in the roster within moments."));
     }
@@ -160,7 +174,7 @@ public static class ImportExportApi
     private static async Task<IResult> RosterCsvAsync(string cohortId, HttpContext http, GrainRuntime runtime, TimeProvider clock, CancellationToken ct)
     {
         var orgId = http.User.OrgId();
-        var cohort = await ArcHttp.CohortAsync(runtime, orgId, cohortId, ct);
+        var cohort = await ArcHttp.CohortAsync(runtime, http, cohortId, ct);
         if (cohort is null) return ArcHttp.CohortNotFound(cohortId);
         var now = clock.GetUtcNow();
         var rows = await runtime.Store.QueryGrainsAsync(new GrainQuery(orgId, ClientLoopDecider.GrainType) { CohortId = cohortId, Limit = 100_000 }, ct);
@@ -174,6 +188,8 @@ public static class ImportExportApi
             Csv.AppendRow(sb, [c.ClientId, c.Name, p.Email, p.Phone, c.Status, c.Reason, c.LastRating, c.LateActions, c.NextSessionAt, c.PromptsSent, c.Replies,
                 c.PromptsSent == 0 ? null : Math.Round((double)c.Replies / c.PromptsSent, 4), c.ActionsTotal, c.ActionsDone, p.EndedEarly]);
         }
+        // Names and contact details of a whole cohort leave the service: logged like a client's export.
+        await runtime.Store.AppendAuditAsync([Audit.Entry(http, "roster.exported", "cohort", cohortId, $"{rows.Count} client(s)")], now, ct);
         return CsvFile(sb, $"roster-{cohortId}.csv");
     }
 
@@ -181,7 +197,8 @@ public static class ImportExportApi
     {
         var orgId = http.User.OrgId();
         var now = clock.GetUtcNow();
-        var cohorts = await runtime.Store.QueryGrainsAsync(new GrainQuery(orgId, CohortDecider.GrainType), ct);
+        // A coach exports their own cohorts' figures, as their dashboard shows them; an admin the whole org's.
+        var cohorts = await runtime.Store.QueryGrainsAsync(new GrainQuery(orgId, CohortDecider.GrainType) { CoachId = Access.CoachOf(http.User) }, ct);
         var dashboard = await DashboardApi.BuildAsync(runtime.Store, orgId, cohorts, now, ct);
         var stats = (await runtime.Store.GetCohortStatsAsync(orgId, null, now, ct)).ToDictionary(s => s.CohortId);
         var sb = new StringBuilder();
@@ -189,7 +206,7 @@ public static class ImportExportApi
             "replyRate", "actionCompletionRate", "catchRate", "midProgramChurnRate", "touchesPerClientPerWeek", "escalations", "clientsWithLateActions"]);
         foreach (var d in dashboard.Cohorts)
         {
-            var state = await ArcHttp.CohortAsync(runtime, orgId, d.CohortId, ct);
+            var state = await ArcHttp.CohortAsync(runtime, http, d.CohortId, ct);
             Csv.AppendRow(sb, [d.CohortId, d.Name, d.CoachId, d.Lifecycle, d.Clients, d.ByStatus["on-track"], d.ByStatus["stuck"], d.ByStatus["silent"],
                 d.ByStatus["paused"], d.ByStatus["done"], d.EndedEarly, d.StuckRate, d.ReplyRate, d.ActionCompletionRate, d.CatchRate, d.MidProgramChurnRate,
                 TouchesPerClientPerWeek(state, stats.GetValueOrDefault(d.CohortId), now), d.Escalations, d.ClientsWithLateActions]);

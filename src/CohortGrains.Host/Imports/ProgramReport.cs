@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Encodings.Web;
 using CohortGrains.Domain.ClientLoops;
@@ -37,10 +38,29 @@ public static class ProgramReport
         { } r => r < weak ? "weak" : r >= strong ? "strong" : "fair",
     };
 
+    /// <summary>The page's only styling, inline so the report is one self-contained file to print or save.</summary>
+    private const string Style = """
+
+        body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}
+        h1{font-size:1.6em;margin:0 0 .2em}h2{font-size:1.2em;margin:1.5em 0 .5em;border-bottom:1px solid #ccc}
+        table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:4px 8px;border-bottom:1px solid #eee;vertical-align:top}
+        .metrics td.value{font-weight:600}.weak{color:#b00020}.strong{color:#1b5e20}.fair{color:#8a6d00}
+        .muted{color:#666}@media print{body{margin:1cm}a{color:inherit;text-decoration:none}tr{page-break-inside:avoid}}
+
+        """;
+
+    /// <summary>
+    /// Stricter than the site-wide policy: nothing loads, nothing runs, no form posts, no framing, and the one style block
+    /// applies because its hash is named (not 'unsafe-inline', so an injected style element would not).
+    /// </summary>
+    public static readonly string ContentSecurityPolicy =
+        $"default-src 'none'; style-src 'sha256-{Convert.ToBase64String(SHA256.HashData(Encoding.UTF8.GetBytes(Style)))}'; " +
+        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
     internal static async Task<IResult> RenderAsync(string cohortId, HttpContext http, GrainRuntime runtime, TimeProvider clock, CancellationToken ct)
     {
         var orgId = http.User.OrgId();
-        var cohort = await ArcHttp.CohortAsync(runtime, orgId, cohortId, ct);
+        var cohort = await ArcHttp.CohortAsync(runtime, http, cohortId, ct);
         if (cohort is null) return ArcHttp.CohortNotFound(cohortId);
         var now = clock.GetUtcNow();
         var rows = await runtime.Store.QueryGrainsAsync(new GrainQuery(orgId, CohortDecider.GrainType) { Keys = [cohortId] }, ct);
@@ -49,8 +69,10 @@ public static class ProgramReport
         var coach = await runtime.GetAsync<CoachState>(CoachesApi.Id(orgId, cohort.CoachId), ct);
         var templates = await runtime.Store.GetTemplateStatsAsync(new TemplateStatsQuery(orgId) { CohortId = cohortId }, ct);
         var html = Render(cohort, coach, d, ImportExportApi.TouchesPerClientPerWeek(cohort, stats, now), templates, now);
-        http.Response.Headers.ContentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'";
-        http.Response.Headers.XContentTypeOptions = "nosniff";
+        // The report names the cohort's clients: logged like the roster's export.
+        await runtime.Store.AppendAuditAsync([Audit.Entry(http, "report.exported", "cohort", cohortId)], now, ct);
+        // Kept by the security-headers middleware, which adds the site-wide policy only where an endpoint set none.
+        http.Response.Headers.ContentSecurityPolicy = ContentSecurityPolicy;
         return TypedResults.Content(html, "text/html; charset=utf-8");
     }
 
@@ -59,16 +81,7 @@ public static class ProgramReport
     {
         var sb = new StringBuilder();
         sb.Append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Program report: ").Append(H(cohort.Name)).Append("</title>\n");
-        sb.Append("""
-            <style>
-            body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}
-            h1{font-size:1.6em;margin:0 0 .2em}h2{font-size:1.2em;margin:1.5em 0 .5em;border-bottom:1px solid #ccc}
-            table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:4px 8px;border-bottom:1px solid #eee;vertical-align:top}
-            .metrics td.value{font-weight:600}.weak{color:#b00020}.strong{color:#1b5e20}.fair{color:#8a6d00}
-            .muted{color:#666}@media print{body{margin:1cm}a{color:inherit;text-decoration:none}tr{page-break-inside:avoid}}
-            </style></head><body>
-
-            """);
+        sb.Append("<style>").Append(Style).Append("</style></head><body>\n\n");
         sb.Append("<h1>").Append(H(cohort.Name)).Append("</h1>\n<p class=\"muted\">Coach: ").Append(H(coach?.Name ?? cohort.CoachId))
             .Append(" · ").Append(H(cohort.Program.Weeks)).Append(" weeks, a session every ")
             .Append(cohort.Program.Schedule.IntervalWeeks == 1 ? "week" : H(cohort.Program.Schedule.IntervalWeeks) + " weeks")

@@ -38,9 +38,12 @@ public static class Access
     public static bool CanSeeClient(ClaimsPrincipal user, ClientLoopState client) =>
         CanManageClient(user, client) || (ClientOf(user) is { } self && self == client.ClientId);
 
-    /// <summary>A client reports their own progress (replies, completed actions); everything else is staff's.</summary>
+    /// <summary>
+    /// A client reports their own progress and words (replies, completed actions, reflections, midpoint and closing
+    /// answers), which staff may also record for them; everything else is staff's.
+    /// </summary>
     public static bool MaySend(ClaimsPrincipal user, ClientLoopState client, ClientLoopMessage message) =>
-        message is CheckInReplied or ActionItemCompleted ? CanSeeClient(user, client) : CanManageClient(user, client);
+        message is CheckInReplied or ActionItemCompleted or ReflectionSubmitted or FeedbackSubmitted ? CanSeeClient(user, client) : CanManageClient(user, client);
 
     /// <summary>The actor of audit entries: a coach or client by their id, an admin by the key they used.</summary>
     public static (string Role, string Id) Actor(ClaimsPrincipal user)
@@ -75,6 +78,8 @@ public static class Audit
             SessionCompleted s => ("session.logged", $"note and {s.Items.Count} action item(s)"),
             CheckInReplied r => ("reply.recorded", r.Rating is { } rating ? $"rating {rating}" : "text"),
             ActionItemCompleted a => ("action.completed", a.ItemId),
+            ReflectionSubmitted r => ("reflection.recorded", r.Channel.ToString().ToLowerInvariant()),
+            FeedbackSubmitted f => (f.Kind == FeedbackKind.Midpoint ? "midpoint.answered" : "closing.answered", $"{f.Answers.Count} answer(s)"),
             Paused => ("client.paused", null),
             Resumed => ("client.resumed", null),
             ProgramEnded => ("client.ended", null),

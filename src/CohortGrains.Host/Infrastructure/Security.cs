@@ -138,7 +138,9 @@ public static class Security
     private static void ApplyHeaders(HttpContext http, WebSecurityOptions web)
     {
         var headers = http.Response.Headers;
-        headers.ContentSecurityPolicy = web.ContentSecurityPolicy;
+        // An endpoint that serves its own page may set a policy of its own (the printable report: nothing but its one
+        // hashed style block). It is ours and written for that page, so it is kept rather than replaced by the site-wide one.
+        if (!headers.ContainsKey(Microsoft.Net.Http.Headers.HeaderNames.ContentSecurityPolicy)) headers.ContentSecurityPolicy = web.ContentSecurityPolicy;
         headers.XContentTypeOptions = "nosniff";
         headers.XFrameOptions = "DENY";
         // Client links carry their token in the URL: never hand it to another site.

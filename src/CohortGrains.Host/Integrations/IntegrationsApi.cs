@@ -5,6 +5,7 @@ using CohortGrains.Domain.Integrations;
 using CohortGrains.Domain.ClientLoops;
 using CohortGrains.Host.Clients;
 using CohortGrains.Host.Infrastructure;
+using CohortGrains.Host.Observability;
 using CohortGrains.Host.Sessions;
 using CohortGrains.Runtime;
 using CohortGrains.Runtime.Grains;
@@ -31,6 +32,8 @@ public sealed record IntegrationsView(bool InboundSecretSet, IReadOnlyList<Endpo
 public sealed record DeliveryView(long DeliveryId, string EventId, string EventType, string Status, int Attempts, string? HttpStatus, string? LastError,
     DateTimeOffset CreatedAt, DateTimeOffset? DeliveredAt, DateTimeOffset UpdatedAt);
 
+public sealed record RemovedEndpointResponse(string EndpointId, DateTimeOffset RemovedAt);
+
 public sealed record DeliveryPage(IReadOnlyList<DeliveryView> Deliveries, long? NextBefore);
 
 /// <summary>The body of an inbound session.completed event: a session logged as the coach would log it, with the event's id.</summary>
@@ -47,16 +50,26 @@ public static class IntegrationsApi
 
     public static RouteGroupBuilder MapIntegrations(this RouteGroupBuilder api)
     {
-        var settings = api.MapGroup("/integrations").RequireAuthorization(Policies.OrgMember);
-        settings.MapGet("/", GetAsync).WithName("GetIntegrations");
-        settings.MapPost("/inbound-secret", RotateSecretAsync).WithName("RotateInboundSecret");
-        var endpoints = api.MapGroup("/webhooks/endpoints").RequireAuthorization(Policies.OrgMember);
-        endpoints.MapPost("/", AddEndpointAsync).WithName("AddWebhookEndpoint");
-        endpoints.MapGet("/", ListEndpointsAsync).WithName("ListWebhookEndpoints");
-        endpoints.MapDelete("/{endpointId}", RemoveEndpointAsync).WithName("RemoveWebhookEndpoint");
-        endpoints.MapGet("/{endpointId}/deliveries", DeliveriesAsync).WithName("ListWebhookDeliveries");
-        // Signed with the org's secret instead of an API key: a scheduler holds a shared secret, not a user's key.
-        api.MapPost("/events/session-completed", SessionCompletedAsync).AllowAnonymous().WithName("InboundSessionCompleted");
+        // Org admins only, like keys: the inbound secret logs sessions for any client of the org, and an endpoint hears
+        // events (names, reply text) about every client of the org, beyond any one coach's.
+        var settings = api.MapGroup("/integrations").RequireAuthorization(Policies.OrgAdmin);
+        settings.MapGet("/", GetAsync).WithName("GetIntegrations").Produces<IntegrationsView>();
+        settings.MapPost("/inbound-secret", RotateSecretAsync).WithName("RotateInboundSecret").Produces<InboundSecretResponse>(StatusCodes.Status201Created);
+        var endpoints = api.MapGroup("/webhooks/endpoints").RequireAuthorization(Policies.OrgAdmin);
+        endpoints.MapPost("/", AddEndpointAsync).WithName("AddWebhookEndpoint").ProducesCommand<CreatedEndpointResponse>(StatusCodes.Status201Created);
+        endpoints.MapGet("/", ListEndpointsAsync).WithName("ListWebhookEndpoints").Produces<IEnumerable<EndpointView>>();
+        endpoints.MapDelete("/{endpointId}", RemoveEndpointAsync).WithName("RemoveWebhookEndpoint")
+            .Produces<RemovedEndpointResponse>().ProducesProblem(StatusCodes.Status404NotFound);
+        endpoints.MapGet("/{endpointId}/deliveries", DeliveriesAsync).WithName("ListWebhookDeliveries")
+            .Produces<DeliveryPage>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound);
+        // Signed with the org's secret instead of an API key: a scheduler holds a shared secret, not a user's key. Not
+        // exempt from rate limits as provider webhooks are (see Security): it is limited per client address like the API.
+        api.MapPost("/events/session-completed", SessionCompletedAsync).AllowAnonymous().WithName("InboundSessionCompleted")
+            .ProducesCommand<LoggedSessionResponse>(StatusCodes.Status201Created)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .WithDescription($"Signed, not keyed: {Signatures.OrgHeader}, {Signatures.TimestampHeader} (unix seconds) and {Signatures.SignatureHeader} " +
+                "(v1=<hex HMAC-SHA256 of \"<timestamp>.<raw body>\"> with the org's inbound secret); a missing or wrong signature is a 401 before anything else. " +
+                "201 when the session is logged; 200 with duplicate: true when this event id logged it already.");
         return api;
     }
 
@@ -75,7 +88,8 @@ public static class IntegrationsApi
     private static async Task<IResult> RotateSecretAsync(HttpContext http, GrainRuntime runtime, CancellationToken ct)
     {
         var secret = Signatures.NewSecret();
-        await runtime.SendAsync<IntegrationsState>(Id(http.User.OrgId()), new SetInboundSecret(secret), ct);
+        var orgId = http.User.OrgId();
+        await runtime.SendAsync<IntegrationsState>(Id(orgId), new SetInboundSecret(secret), [Audit.Entry(http, "integrations.inbound-secret-rotated", "org", orgId)], ct);
         return TypedResults.Created("/api/v1/integrations", new InboundSecretResponse(secret,
             $"POST /api/v1/events/session-completed with {Signatures.OrgHeader}: <org id>, {Signatures.TimestampHeader}: <unix seconds>, " +
             $"{Signatures.SignatureHeader}: v1=<hex HMAC-SHA256 of \"<timestamp>.<raw body>\" keyed with this secret>",
@@ -108,7 +122,8 @@ public static class IntegrationsApi
         if (!v.IsValid) return v.Problem();
 
         var endpoint = new WebhookEndpoint(Ids.New("we"), url!, events.ToImmutable(), Signatures.NewSecret(), clock.GetUtcNow(), description);
-        var call = await runtime.SendAsync<IntegrationsState>(Id(http.User.OrgId()), new AddWebhookEndpoint(endpoint), ct);
+        var call = await runtime.SendAsync<IntegrationsState>(Id(http.User.OrgId()), new AddWebhookEndpoint(endpoint),
+            [Audit.Entry(http, "webhook.endpoint-added", "webhook-endpoint", endpoint.Id, string.Join(",", endpoint.Events))], ct);
         if (call is GrainCall<IntegrationsState>.Rejected r) return Problems.FromRejection(r, "events");
         return TypedResults.Created($"/api/v1/webhooks/endpoints/{endpoint.Id}", new CreatedEndpointResponse(endpoint.Id, endpoint.Url, endpoint.Events,
             endpoint.Description, endpoint.CreatedAt, endpoint.Secret,
@@ -123,8 +138,10 @@ public static class IntegrationsApi
         if (!Ids.LooksValid(endpointId)) return Problems.NotFound("webhook endpoint not found");
         var orgId = http.User.OrgId();
         if ((await StateAsync(runtime, orgId, ct)).Endpoints.All(e => e.Id != endpointId)) return Problems.NotFound($"webhook endpoint '{endpointId}' not found");
-        var call = await runtime.SendAsync<IntegrationsState>(Id(orgId), new RemoveWebhookEndpoint(endpointId), ct);
-        return call is GrainCall<IntegrationsState>.Rejected r ? Problems.FromRejection(r) : TypedResults.NoContent();
+        var call = await runtime.SendAsync<IntegrationsState>(Id(orgId), new RemoveWebhookEndpoint(endpointId),
+            [Audit.Entry(http, "webhook.endpoint-removed", "webhook-endpoint", endpointId)], ct);
+        // A body (not 204), as revoking a key answers: what was removed and when, for the caller's records.
+        return call is GrainCall<IntegrationsState>.Rejected r ? Problems.FromRejection(r) : TypedResults.Ok(new RemovedEndpointResponse(endpointId, runtime.Clock.GetUtcNow()));
     }
 
     /// <summary>The endpoint's delivery log: each event sent to it, newest first, with attempts, the receiver's answer and the last error.</summary>
@@ -167,16 +184,15 @@ public static class IntegrationsApi
             return Unauthorized($"{Signatures.TimestampHeader} (unix seconds) is missing");
         if (Math.Abs(clock.GetUtcNow().ToUnixTimeSeconds() - timestamp) > options.Value.InboundToleranceSeconds)
             return Unauthorized($"{Signatures.TimestampHeader} is more than {options.Value.InboundToleranceSeconds} seconds from now (a replay, or a wrong clock)");
-        if (request.ContentLength > MaxEventBytes) return TypedResults.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Too large");
-
-        using var buffer = new MemoryStream();
-        await request.Body.CopyToAsync(buffer, ct);
-        if (buffer.Length > MaxEventBytes) return TypedResults.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Too large");
-        var body = buffer.ToArray();
         var integrations = await runtime.GetAsync<IntegrationsState>(Id(orgId), ct);
-        // Unknown org, no secret and a wrong signature all look the same from outside.
-        if (integrations?.InboundSecret is not { } secret || !Signatures.Verify(secret, timestamp, body, request.Headers[Signatures.SignatureHeader].ToString()))
-            return Unauthorized("the signature does not match");
+        // Unknown org, no secret and a wrong signature all look the same from outside, and cost the same: the body is
+        // read and hashed with a throwaway key. The signature is settled before size, JSON, fields or the client are.
+        var secret = integrations?.InboundSecret;
+        var (valid, body) = await Signatures.ReadAndVerifyAsync(request.Body, secret ?? s_noSecret, timestamp,
+            request.Headers[Signatures.SignatureHeader].ToString(), MaxEventBytes, ct);
+        if (secret is null || !valid) return Unauthorized("the signature does not match");
+        if (body is null) return TypedResults.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Too large",
+            detail: $"an event is at most {MaxEventBytes} bytes");
 
         SessionCompletedEvent? e;
         try
@@ -198,6 +214,9 @@ public static class IntegrationsApi
         var audit = new AuditWrite(orgId, "integration", "session.completed", "session.logged", "client", clientId!);
         return await SessionsApi.LogSessionAsync(runtime, clock, orgId, client, new LogSessionRequest(e!.OccurredAt, e.NextSessionAt, e.ActionItems, e.Note), eventId, audit, ct);
     }
+
+    /// <summary>Signs what an org without a secret sends, only so refusing it takes as long as refusing a forgery.</summary>
+    private static readonly string s_noSecret = Signatures.NewSecret();
 
     private static class Http
     {

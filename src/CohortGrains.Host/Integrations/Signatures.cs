@@ -41,7 +41,32 @@ public static class Signatures
     }
 
     public static bool Verify(string secret, long timestamp, ReadOnlySpan<byte> body, string? signature) =>
-        signature is not null && CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(Sign(secret, timestamp, body)), Encoding.ASCII.GetBytes(signature.Trim()));
+        signature is not null && Matches(Sign(secret, timestamp, body), signature);
+
+    /// <summary>
+    /// Reads a request body while signing it, keeping at most <paramref name="maxBytes"/>: whether the signature holds is
+    /// known for a body of any size (so a forged request is refused for that, whatever it carries), and a large one costs
+    /// a hash rather than memory. <c>Body</c> is null when the body was longer than <paramref name="maxBytes"/>.
+    /// </summary>
+    public static async Task<(bool Valid, byte[]? Body)> ReadAndVerifyAsync(Stream body, string secret, long timestamp, string? signature, int maxBytes,
+        CancellationToken ct)
+    {
+        using var hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, Encoding.UTF8.GetBytes(secret));
+        hmac.AppendData(Encoding.UTF8.GetBytes(timestamp.ToString(CultureInfo.InvariantCulture) + "."));
+        using var kept = new MemoryStream();
+        var buffer = new byte[16 * 1024];
+        int read;
+        while ((read = await body.ReadAsync(buffer, ct)) > 0)
+        {
+            hmac.AppendData(buffer, 0, read);
+            if (kept.Length <= maxBytes) kept.Write(buffer, 0, (int)Math.Min(read, maxBytes + 1 - kept.Length));
+        }
+        var valid = signature is not null && Matches("v1=" + Convert.ToHexStringLower(hmac.GetHashAndReset()), signature);
+        return (valid, kept.Length > maxBytes ? null : kept.ToArray());
+    }
+
+    private static bool Matches(string expected, string signature) =>
+        CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(expected), Encoding.ASCII.GetBytes(signature.Trim()));
 }
 
 /// <summary>Who a webhook may call: public addresses only, unless the node is configured for tests or a private network.</summary>

@@ -27,20 +27,22 @@ public sealed record PortalView(
 
 /// <summary>
 /// Everything the client's portal page shows in one read: their actions, the coach's communication norms, the open
-/// questions, and their progress history. A UI branch renders it; client magic-link access is the security branch's.
+/// questions, and their progress history. A UI branch renders it; the client reaches it with their magic link.
 /// </summary>
 public static class PortalApi
 {
     public static RouteGroupBuilder MapPortal(this RouteGroupBuilder api)
     {
-        api.MapGet("/clients/{clientId}/portal", GetAsync).RequireAuthorization(Policies.OrgMember).WithName("GetClientPortal");
+        // The client's own page through their link; their coach and the org's admins may look at what the client sees.
+        api.MapGet("/clients/{clientId}/portal", GetAsync).RequireAuthorization(Policies.OrgMemberOrClient).WithName("GetClientPortal")
+            .Produces<PortalView>().ProducesProblem(StatusCodes.Status404NotFound);
         return api;
     }
 
     private static async Task<IResult> GetAsync(string clientId, HttpContext http, GrainRuntime runtime, CancellationToken ct)
     {
         var orgId = http.User.OrgId();
-        var s = await ArcHttp.ClientAsync(runtime, orgId, clientId, ct);
+        var s = await ArcHttp.ClientAsync(runtime, http, clientId, ct);
         if (s is null) return ArcHttp.ClientNotFound(clientId);
         // The coach's norms as they are now (the welcome carried those of enrolment day).
         var coach = await runtime.GetAsync<CoachState>(CoachesApi.Id(orgId, s.CoachId), ct);

@@ -12,8 +12,12 @@ namespace CohortGrains.Host.Programs;
 /// <summary>Small pieces the program-arc endpoints share: loading a client or cohort as 404-or-state, channels by name.</summary>
 internal static class ArcHttp
 {
-    public static async Task<ClientLoopState?> ClientAsync(GrainRuntime runtime, string orgId, string clientId, CancellationToken ct) =>
-        Ids.LooksValid(clientId) ? await runtime.GetAsync<ClientLoopState>(ClientsApi.Id(orgId, clientId), ct) : null;
+    /// <summary>
+    /// The client when the caller may see them (an org admin, the client's coach, or the client's own link) and they
+    /// are not erased; otherwise null, which every caller answers as "not found" (see <see cref="Access"/>).
+    /// </summary>
+    public static Task<ClientLoopState?> ClientAsync(GrainRuntime runtime, HttpContext http, string clientId, CancellationToken ct) =>
+        ClientsApi.FindAsync(runtime, http, clientId, ct);
 
     public static IResult ClientNotFound(string clientId) => Problems.NotFound($"client '{Parse.Truncate(clientId)}' not found");
 
@@ -46,8 +50,9 @@ internal static class ArcHttp
         return states;
     }
 
-    public static Task<CohortState?> CohortAsync(GrainRuntime runtime, string orgId, string cohortId, CancellationToken ct) =>
-        CohortsApi.FindAsync(runtime, orgId, cohortId, ct);
+    /// <summary>The cohort when the caller may see it (an org admin or its coach); otherwise null, i.e. "not found".</summary>
+    public static Task<CohortState?> CohortAsync(GrainRuntime runtime, HttpContext http, string cohortId, CancellationToken ct) =>
+        CohortsApi.FindAsync(runtime, http, cohortId, ct);
 
     public static string Wire(this FeedbackKind kind) => kind == FeedbackKind.Midpoint ? "midpoint" : "closing";
 }

@@ -3,6 +3,7 @@ using CohortGrains.Domain.Cohorts;
 using CohortGrains.Domain.Programs;
 using CohortGrains.Host.Cohorts;
 using CohortGrains.Host.Infrastructure;
+using CohortGrains.Host.Observability;
 using CohortGrains.Host.Sessions;
 using CohortGrains.Runtime;
 using CohortGrains.Runtime.Storage;
@@ -21,7 +22,9 @@ public static class GroupSessionsApi
 {
     public static RouteGroupBuilder MapGroupSessions(this RouteGroupBuilder api)
     {
-        api.MapPost("/cohorts/{cohortId}/group-sessions", LogAsync).RequireAuthorization(Policies.OrgMember).WithName("LogGroupSession");
+        // The cohort's coach or an org admin, as for a one-to-one session.
+        api.MapPost("/cohorts/{cohortId}/group-sessions", LogAsync).RequireAuthorization(Policies.OrgMember).WithName("LogGroupSession")
+            .ProducesCommand<GroupSessionResponse>(StatusCodes.Status202Accepted);
         return api;
     }
 
@@ -33,7 +36,7 @@ public static class GroupSessionsApi
     private static async Task<IResult> LogAsync(string cohortId, GroupSessionRequest? body, HttpContext http, GrainRuntime runtime, TimeProvider clock, CancellationToken ct)
     {
         var orgId = http.User.OrgId();
-        var cohort = await CohortsApi.FindAsync(runtime, orgId, cohortId, ct);
+        var cohort = await ArcHttp.CohortAsync(runtime, http, cohortId, ct);
         if (cohort is null) return ArcHttp.CohortNotFound(cohortId);
         if (cohort.Lifecycle != CohortLifecycle.Active)
             return Problems.Conflict($"the cohort is {cohort.Lifecycle.ToString().ToLowerInvariant()}: activate it before logging sessions");
@@ -60,7 +63,8 @@ public static class GroupSessionsApi
 
         var groupId = body.RequestId is { } id ? $"grp_{id}" : Ids.New("grp");
         var session = new SessionCompleted(occurredAt, nextSession, items, note!, cohort.Program);
-        var call = await runtime.SendAsync<CohortState>(CohortsApi.Id(orgId, cohortId), new LogGroupSession(groupId, [.. active], session), ct);
+        var call = await runtime.SendAsync<CohortState>(CohortsApi.Id(orgId, cohortId), new LogGroupSession(groupId, [.. active], session),
+            [Audit.Entry(http, "group-session.logged", "cohort", cohortId, $"{groupId}: {active.Count} client(s), {items.Count} action item(s)")], ct);
         if (call is GrainCall<CohortState>.Rejected r) return Problems.FromRejection(r, "actionItems");
         // A retried request finds the group session already logged: report what was logged then.
         var logged = ((GrainCall<CohortState>.Ok)call).State.GroupSessions.Single(g => g.Id == groupId);

@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using CohortGrains.Domain.ClientLoops;
 using CohortGrains.Host.Clients;
 using CohortGrains.Host.Infrastructure;
+using CohortGrains.Host.Observability;
 using CohortGrains.Host.Reflections;
 using CohortGrains.Runtime;
 
@@ -67,22 +68,28 @@ public static class ProgramArcApi
 {
     public static RouteGroupBuilder MapProgramArc(this RouteGroupBuilder api)
     {
+        // The same questions for everyone (no data): clients answering them in the portal may read them too.
         api.MapGet("/program-arc/questions", () => TypedResults.Ok(new ArcQuestionsResponse(
                 ProgramArc.MidpointQuestions.Select(q => new QuestionView(q.Key, q.Text)).ToList(),
                 ProgramArc.ClosingQuestions.Select(q => new QuestionView(q.Key, q.Text)).ToList())))
-            .RequireAuthorization(Policies.OrgMember).WithName("GetProgramArcQuestions");
-        var clients = api.MapGroup("/clients/{clientId}").RequireAuthorization(Policies.OrgMember);
+            .RequireAuthorization(Policies.OrgMemberOrClient).WithName("GetProgramArcQuestions");
+        // The client's answers and summary are theirs (their link), their coach's and the org's admins'.
+        var clients = api.MapGroup("/clients/{clientId}").RequireAuthorization(Policies.OrgMemberOrClient);
         clients.MapPost("/feedback/midpoint", (string clientId, FeedbackRequest? body, HttpContext http, GrainRuntime rt, CancellationToken ct) =>
-            SubmitAsync(clientId, FeedbackKind.Midpoint, body, http, rt, ct)).WithName("SubmitMidpointFeedback");
+            SubmitAsync(clientId, FeedbackKind.Midpoint, body, http, rt, ct)).WithName("SubmitMidpointFeedback").ProducesCommand<FeedbackView>();
         clients.MapPost("/feedback/closing", (string clientId, FeedbackRequest? body, HttpContext http, GrainRuntime rt, CancellationToken ct) =>
-            SubmitAsync(clientId, FeedbackKind.Closing, body, http, rt, ct)).WithName("SubmitClosingReflection");
-        clients.MapGet("/summary", SummaryAsync).WithName("GetProgramSummary");
-        api.MapGet("/cohorts/{cohortId}/midpoint", CohortMidpointAsync).RequireAuthorization(Policies.OrgMember).WithName("GetCohortMidpointSummary");
+            SubmitAsync(clientId, FeedbackKind.Closing, body, http, rt, ct)).WithName("SubmitClosingReflection").ProducesCommand<FeedbackView>();
+        clients.MapGet("/summary", SummaryAsync).WithName("GetProgramSummary").Produces<ProgramSummary>().ProducesProblem(StatusCodes.Status404NotFound);
+        // Every client's answers side by side: staff only, the cohort's coach or an org admin.
+        api.MapGet("/cohorts/{cohortId}/midpoint", CohortMidpointAsync).RequireAuthorization(Policies.OrgMember).WithName("GetCohortMidpointSummary")
+            .Produces<CohortMidpointSummary>().ProducesProblem(StatusCodes.Status404NotFound);
         return api;
     }
 
     private static async Task<IResult> SubmitAsync(string clientId, FeedbackKind kind, FeedbackRequest? body, HttpContext http, GrainRuntime runtime, CancellationToken ct)
     {
+        // Who may answer for this client is settled before the body is looked at: strangers learn nothing from validation.
+        if (await ArcHttp.ClientAsync(runtime, http, clientId, ct) is null) return ArcHttp.ClientNotFound(clientId);
         var v = new Validation();
         var channel = ArcHttp.Channel(v, body?.Channel);
         var questions = ProgramArc.Questions(kind);
@@ -112,7 +119,7 @@ public static class ProgramArcApi
 
     private static async Task<IResult> SummaryAsync(string clientId, HttpContext http, GrainRuntime runtime, CancellationToken ct)
     {
-        var s = await ArcHttp.ClientAsync(runtime, http.User.OrgId(), clientId, ct);
+        var s = await ArcHttp.ClientAsync(runtime, http, clientId, ct);
         return s is null ? ArcHttp.ClientNotFound(clientId) : TypedResults.Ok(Summarize(s));
     }
 
@@ -139,7 +146,7 @@ public static class ProgramArcApi
     private static async Task<IResult> CohortMidpointAsync(string cohortId, HttpContext http, GrainRuntime runtime, CancellationToken ct)
     {
         var orgId = http.User.OrgId();
-        var cohort = await ArcHttp.CohortAsync(runtime, orgId, cohortId, ct);
+        var cohort = await ArcHttp.CohortAsync(runtime, http, cohortId, ct);
         if (cohort is null) return ArcHttp.CohortNotFound(cohortId);
         var clients = await ArcHttp.CohortClientsAsync(runtime, orgId, cohortId, ct);
         var answers = clients.Select(c => (Client: c, Feedback: c.Feedback.FirstOrDefault(f => f.Kind == FeedbackKind.Midpoint))).ToList();

@@ -2,6 +2,7 @@ using CohortGrains.Domain.ClientLoops;
 using CohortGrains.Domain.Common;
 using CohortGrains.Host.Clients;
 using CohortGrains.Host.Infrastructure;
+using CohortGrains.Host.Observability;
 using CohortGrains.Host.Programs;
 using CohortGrains.Runtime;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -25,14 +26,18 @@ public static class ReflectionsApi
 {
     public static RouteGroupBuilder MapReflections(this RouteGroupBuilder api)
     {
-        var clients = api.MapGroup("/clients/{clientId}/reflections").RequireAuthorization(Policies.OrgMember);
-        clients.MapPost("/", SubmitAsync).WithName("SubmitReflection");
-        clients.MapGet("/", ListAsync).WithName("ListReflections");
+        // The client's own words: they write and read them through their link; their coach and the org's admins read
+        // them too, and may record one the client gave another way (as with replies). Access.MaySend settles who.
+        var clients = api.MapGroup("/clients/{clientId}/reflections").RequireAuthorization(Policies.OrgMemberOrClient);
+        clients.MapPost("/", SubmitAsync).WithName("SubmitReflection").ProducesCommand<ReflectionView>(StatusCodes.Status201Created);
+        clients.MapGet("/", ListAsync).WithName("ListReflections").Produces<IEnumerable<ReflectionView>>().ProducesProblem(StatusCodes.Status404NotFound);
         return api;
     }
 
     private static async Task<IResult> SubmitAsync(string clientId, ReflectionRequest? body, HttpContext http, GrainRuntime runtime, CancellationToken ct)
     {
+        // Who may write for this client is settled before the body is looked at: strangers learn nothing from validation.
+        if (await ArcHttp.ClientAsync(runtime, http, clientId, ct) is null) return ArcHttp.ClientNotFound(clientId);
         var v = new Validation();
         var channel = ArcHttp.Channel(v, body?.Channel);
         // An email reply carries the quoted message below it: keep only what the client wrote before checking its length.
@@ -49,7 +54,7 @@ public static class ReflectionsApi
 
     private static async Task<IResult> ListAsync(string clientId, HttpContext http, GrainRuntime runtime, CancellationToken ct)
     {
-        var state = await ArcHttp.ClientAsync(runtime, http.User.OrgId(), clientId, ct);
+        var state = await ArcHttp.ClientAsync(runtime, http, clientId, ct);
         return state is null
             ? ArcHttp.ClientNotFound(clientId)
             : TypedResults.Ok(state.Reflections.OrderByDescending(r => r.At).Select(ReflectionView.From));

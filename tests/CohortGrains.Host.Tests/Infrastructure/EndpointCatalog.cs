@@ -107,6 +107,10 @@ public static class EndpointCatalog
         if (t == typeof(DateOnly)) return JsonValue.Create("2026-03-03");
         if (t == typeof(TimeOnly)) return JsonValue.Create("10:00");
         if (t.IsEnum) return JsonValue.Create(Enum.GetNames(t)[0]);
+        // A dictionary is a JSON object (answers by question key), not the array of pairs its IEnumerable would suggest.
+        var dictionary = t.GetInterfaces().Concat([t]).FirstOrDefault(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IDictionary<,>));
+        if (dictionary?.GetGenericArguments() is [var keyType, var valueType] && keyType == typeof(string))
+            return new JsonObject { ["sample"] = SampleBody(valueType, depth + 1) };
         var element = t.IsArray ? t.GetElementType() : t.GetInterfaces().Concat([t]).FirstOrDefault(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IEnumerable<>))?.GetGenericArguments()[0];
         if (element is not null) return new JsonArray(SampleBody(element, depth + 1));
         var obj = new JsonObject();

@@ -33,6 +33,7 @@ public sealed class HttpFileTests : IDisposable
 
         foreach (var request in _file.Requests)
         {
+            if (request.Headers.Any(h => h.Name.Equals(SignatureHeader, StringComparison.OrdinalIgnoreCase))) SignInboundEvent(request);
             using var message = HttpFile.ToMessage(request, _file.Resolve);
             var response = await client.SendAsync(message);
             var body = await response.Content.ReadAsStringAsync();
@@ -41,6 +42,23 @@ public sealed class HttpFileTests : IDisposable
             // On a real node the workers run at once; here they run when pumped.
             await _host.PumpAsync();
         }
+    }
+
+    private const string SignatureHeader = "X-CohortGrains-Signature";
+
+    /// <summary>
+    /// A .http file cannot compute an HMAC, so the file leaves the signed event's timestamp and signature to the reader,
+    /// with the command that makes them: this does the same, with the secret the file's own earlier request received
+    /// and the body exactly as it is sent. The endpoint still checks both, as it would the reader's.
+    /// </summary>
+    private void SignInboundEvent(HttpFile.Request request)
+    {
+        var timestamp = _host.Clock.GetUtcNow().ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        _file.Variables["eventTimestamp"] = timestamp;
+        var secret = _file.Resolve("{{inboundSecret.response.body.$.secret}}");
+        var payload = System.Text.Encoding.UTF8.GetBytes(timestamp + "." + _file.Resolve(request.Body ?? ""));
+        _file.Variables["eventSignature"] = "v1=" + Convert.ToHexStringLower(
+            System.Security.Cryptography.HMACSHA256.HashData(System.Text.Encoding.UTF8.GetBytes(secret), payload));
     }
 
     private string Template(string url)

@@ -89,6 +89,10 @@ public sealed partial class MetricsEndpointTests : IDisposable
         });
         var org = await Org.CreateAsync(_host);
         var clientId = await org.EnrolAsync();
+        // Activating the cohort tells its coach's grain (a durable message, due at once: the coach's digest follows its
+        // cohorts' schedules). A node delivers it within moments; here that is a pump, before the clock moves on.
+        Assert.Equal(1, Samples(await ScrapeAsync())["cohortgrains_timers_due"]);
+        await _host.PumpAsync();
         _host.Clock.SetUtcNow(new DateTimeOffset(2026, 3, 3, 15, 30, 0, TimeSpan.Zero));
         await org.LogSessionAsync(clientId, "Make two prospecting calls");
 

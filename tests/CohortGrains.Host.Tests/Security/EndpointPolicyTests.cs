@@ -15,10 +15,14 @@ public sealed class EndpointPolicyTests : IDisposable
     /// <summary>
     /// The only routes anyone may call without credentials: probes, the scrape endpoint (which checks its own scrape key
     /// unless configured open), provider webhooks (which check the provider's signature), the OpenAPI description (the
-    /// shape of the API, no data), and the one-tap pages of our emails (/r/, /unsubscribe/: the signed token in the path
-    /// is the permission, for one client and one purpose). Adding a prefix here is a security decision: say why.
+    /// shape of the API, no data), the one-tap pages of our emails (/r/, /unsubscribe/: the signed token in the path
+    /// is the permission, for one client and one purpose), and an org's inbound session.completed event (a scheduler or
+    /// CRM holds the org's shared secret, not a user's key: the HMAC over timestamp and body, checked before the body is
+    /// parsed, is the permission, for that org only; unlike provider webhooks it is rate limited per address).
+    /// Adding a prefix here is a security decision: say why.
     /// </summary>
-    public static readonly string[] AnonymousPrefixes = ["/health/", "/webhooks/", "/metrics", "/openapi/", "/r/", "/unsubscribe/"];
+    public static readonly string[] AnonymousPrefixes =
+        ["/health/", "/webhooks/", "/metrics", "/openapi/", "/r/", "/unsubscribe/", "/api/v1/events/session-completed"];
 
     private readonly TestHost _host = new();
 

@@ -117,6 +117,21 @@ public sealed class LimitsTests
     }
 
     [Fact]
+    public async Task AnOrgsSignedInboundEventsAreLimitedPerAddressUnlikeProviderWebhooks()
+    {
+        using var host = Limited(perKey: 1000, perIp: 3);
+        var anonymous = host.ClientWithKey(null);
+
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 4; i++) statuses.Add((await anonymous.PostAsync("/api/v1/events/session-completed", Http.RawJson("{}"))).StatusCode);
+
+        // No key to budget by, so the address's bucket is the one that counts: the fourth is refused before any signature work.
+        Assert.Equal(Enumerable.Repeat(HttpStatusCode.Unauthorized, 3), statuses.Take(3));
+        Assert.Equal(HttpStatusCode.TooManyRequests, statuses[3]);
+        Assert.NotEqual(HttpStatusCode.TooManyRequests, (await anonymous.PostAsync("/webhooks/twilio/status", null)).StatusCode);
+    }
+
+    [Fact]
     public async Task SwitchedOffByConfigurationNothingIsLimited()
     {
         using var host = new TestHost(); // RateLimiting:Enabled=false, as the load tests run

@@ -50,6 +50,36 @@ public sealed class WebHeadersTests : IDisposable
     }
 
     [Fact]
+    public async Task AnEndpointsOwnStricterPolicyIsKeptAndTheOtherHeadersStillArrive()
+    {
+        var org = await Org.CreateAsync(_host);
+
+        var report = await org.Api.GetAsync($"/api/v1/cohorts/{org.CohortId}/report.html");
+        var page = await _host.ClientWithKey(org.ApiKey).GetAsync("/api/v1/org");
+
+        Assert.Equal(HttpStatusCode.OK, report.StatusCode);
+        // Exactly the report's policy: one header, not the site-wide one replacing it or added beside it.
+        var csp = Header(report, "Content-Security-Policy");
+        Assert.Equal(CohortGrains.Host.Imports.ProgramReport.ContentSecurityPolicy, csp);
+        Assert.StartsWith("default-src 'none';", csp, StringComparison.Ordinal);
+        foreach (var directive in new[] { "frame-ancestors 'none'", "base-uri 'none'", "form-action 'none'" })
+            Assert.Contains(directive, csp, StringComparison.Ordinal);
+        Assert.DoesNotContain("unsafe-inline", csp, StringComparison.Ordinal);
+        // The hash names the page's style block exactly, or a browser would print the report unstyled.
+        var html = await report.Content.ReadAsStringAsync();
+        var start = html.IndexOf("<style>", StringComparison.Ordinal) + "<style>".Length;
+        var style = html[start..html.IndexOf("</style>", start, StringComparison.Ordinal)];
+        var hash = Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(style)));
+        Assert.Contains($"style-src 'sha256-{hash}'", csp, StringComparison.Ordinal);
+        Assert.Equal("DENY", Header(report, "X-Frame-Options"));
+        Assert.Equal("nosniff", Header(report, "X-Content-Type-Options"));
+        Assert.Equal("no-referrer", Header(report, "Referrer-Policy"));
+        Assert.True(report.Headers.CacheControl?.NoStore);
+        // Everywhere else the site-wide policy still applies.
+        Assert.Contains("script-src 'self'", Header(page, "Content-Security-Policy"), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task OverHttpsTheBrowserIsToldToStayOnHttps()
     {
         var client = _host.CreateClient(new WebApplicationFactoryClientOptions { BaseAddress = new Uri("https://localhost") });
