@@ -75,6 +75,16 @@ stop_postgres() {
   fi
 }
 
+# One link secret for every node (each would otherwise generate its own into its data directory and refuse the
+# others' links).
+link_secret() {
+  if [ ! -s "$state/link-secret" ]; then
+    head -c 32 /dev/urandom | base64 | tr -d '\n=' >"$state/link-secret"
+    chmod 600 "$state/link-secret"
+  fi
+  cat "$state/link-secret"
+}
+
 operator_key() {
   if [ ! -s "$state/operator-key" ]; then
     printf 'cg_local_%s\n' "$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')" >"$state/operator-key"
@@ -89,6 +99,8 @@ node_env() {
   export ConnectionStrings__Postgres="$connection"
   export Storage__MigrateOnStart=true
   export Operator__ApiKey="$key"
+  Links__Secret=$(link_secret)
+  export Links__Secret
   # deploy/prometheus/prometheus.yml scrapes these nodes with this key (see README "Operating").
   if [ -z "${Metrics__ScrapeKey:-}" ] && [ -s "$root/deploy/prometheus/scrape-key" ]; then
     Metrics__ScrapeKey=$(cat "$root/deploy/prometheus/scrape-key")

@@ -69,4 +69,16 @@ public sealed class SignedLinksTests
         var s = b64url.Replace('-', '+').Replace('_', '/');
         return s + new string('=', (4 - s.Length % 4) % 4);
     }
+
+    [Fact]
+    public void ALinkSignedWithThePreviousKeyStillVerifiesAndNewLinksUseTheCurrentOne()
+    {
+        var previous = RandomNumberGenerator.GetBytes(32);
+        var old = new SignedLinks(previous).Rating(Ava, "s1-day5", 4, Now.AddDays(14));
+        var rotated = new SignedLinks(RandomNumberGenerator.GetBytes(32), previous);
+
+        Assert.Equal(LinkCheck.Valid, rotated.Check(old, LinkPurpose.Rate, Now, out _));
+        Assert.Equal(LinkCheck.BadSignature, new SignedLinks(previous).Check(rotated.Rating(Ava, "s1-day5", 4, Now.AddDays(14)), LinkPurpose.Rate, Now, out _));
+        Assert.Equal(LinkCheck.BadSignature, _links.Check(old, LinkPurpose.Rate, Now, out _));
+    }
 }

@@ -28,10 +28,10 @@ public sealed partial class SmtpEmailChannelTests : IDisposable
             From = "maya@northstar.example",
             FromName = "Maya Chen (Northstar Coaching)",
             ReplyTo = "coach-replies@northstar.example",
-            PublicBaseUrl = "https://coach.example.com",
             Timeout = TimeSpan.FromSeconds(10),
         }),
-        Options.Create(new SignedLinkOptions()),
+        Options.Create(new LinksOptions()),
+        Options.Create(new PublicUrlOptions { PublicBaseUrl = "https://coach.example.com" }),
         _links,
         new FixedClock(Now),
         NullLogger<SmtpEmailChannel>.Instance);

@@ -9,7 +9,7 @@ public sealed class CoachDigestApiTests : IDisposable
 {
     private readonly TestHost _host = new();
 
-    public CoachDigestApiTests() => _host.Settings["Links:BaseUrl"] = "https://app.northstar.example";
+    public CoachDigestApiTests() => _host.Settings["PublicBaseUrl"] = "https://app.northstar.example";
 
     public void Dispose() => _host.Dispose();
 

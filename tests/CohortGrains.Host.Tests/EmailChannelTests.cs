@@ -153,15 +153,42 @@ public sealed partial class EmailChannelTests : IDisposable
     }
 
     [Fact]
-    public void SmtpWithoutAPublicUrlForItsLinksStopsTheNodeAtStartup()
+    public void SmtpInProductionWithTheLoopbackPublicUrlStopsTheNodeAtStartup()
     {
         using var host = new TestHost();
         host.UseSmtp(_smtp);
-        host.Settings.Remove("Smtp:PublicBaseUrl");
+        host.Settings.Remove("PublicBaseUrl");
+        host.Settings["environment"] = "Production";
 
         var error = Assert.ThrowsAny<Exception>(() => host.CreateClient());
 
-        Assert.Contains("Smtp:PublicBaseUrl", error.ToString());
+        Assert.Contains("PublicBaseUrl is http://127.0.0.1:5080, a loopback address, but Smtp:Host is set", error.ToString());
+    }
+
+    [Fact]
+    public void SmtpOutsideProductionWorksWithTheLoopbackDefault()
+    {
+        using var host = new TestHost();
+        host.UseSmtp(_smtp);
+        host.Settings.Remove("PublicBaseUrl");
+
+        using var client = host.CreateClient();
+    }
+
+    [Theory]
+    [InlineData("Smtp:PublicBaseUrl", "https://coach.example.com")]
+    [InlineData("Twilio:PublicBaseUrl", "https://coach.example.com")]
+    [InlineData("Links:BaseUrl", "https://coach.example.com")]
+    [InlineData("Links:PortalUrl", "https://coach.example.com/portal")]
+    [InlineData("Links:SigningKey", "0123456789abcdef0123456789abcdef")]
+    public void AReplacedSettingStopsTheNodeAtStartupNamingItsReplacement(string key, string value)
+    {
+        using var host = new TestHost();
+        host.Settings[key] = value;
+
+        var error = Assert.ThrowsAny<Exception>(() => host.CreateClient());
+
+        Assert.Contains($"{key} is no longer read: set {(key == "Links:SigningKey" ? "Links:Secret" : "PublicBaseUrl")}", error.ToString());
     }
 
     [GeneratedRegex("href=\"(http://localhost/r/[^\"]+)\"")]

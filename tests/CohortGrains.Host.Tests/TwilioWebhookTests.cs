@@ -94,13 +94,27 @@ public sealed class TwilioWebhookTests : IDisposable
     [Fact]
     public async Task WithoutAPublicUrlTheUrlTheNodeSeesIsTheSignedOne()
     {
-        _host.Settings.Remove("Twilio:PublicBaseUrl");
+        _host.Settings.Remove("PublicBaseUrl");
         await SessionLoggedAsync();
 
         var response = await Twilio.PostAsTwilioAsync("/webhooks/twilio/inbound", ChannelTestKit.Inbound(Phone, "4"),
             signedUrl: "http://localhost/webhooks/twilio/inbound");
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Fact]
+    public void TwilioInProductionWithTheLoopbackPublicUrlStopsTheNodeAtStartup()
+    {
+        using var host = new TestHost();
+        host.Settings["Twilio:AccountSid"] = FakeTwilio.AccountSid;
+        host.Settings["Twilio:AuthToken"] = FakeTwilio.AuthToken;
+        host.Settings["Twilio:From"] = FakeTwilio.From;
+        host.Settings["environment"] = "Production";
+
+        var error = Assert.ThrowsAny<Exception>(() => host.CreateClient());
+
+        Assert.Contains("PublicBaseUrl is http://127.0.0.1:5080, a loopback address, but Twilio is configured", error.ToString());
     }
 
     [Fact]

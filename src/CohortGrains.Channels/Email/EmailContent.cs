@@ -19,7 +19,7 @@ public static class EmailContent
 
     private static readonly string[] s_ratingWords = ["", "stuck", "behind", "okay", "good", "nailed it"];
 
-    public static RenderedEmail Render(ClaimedOutbox touch, SignedLinks links, string publicBaseUrl, DateTimeOffset now, SignedLinkOptions lifetimes)
+    public static RenderedEmail Render(ClaimedOutbox touch, SignedLinks links, string publicBaseUrl, DateTimeOffset now, LinksOptions lifetimes)
     {
         var baseUrl = publicBaseUrl.Trim().TrimEnd('/');
         var isClient = touch.Grain.Type == ClientLoopDecider.GrainType;

@@ -19,7 +19,8 @@ namespace CohortGrains.Channels.Email;
 /// </summary>
 public sealed class SmtpEmailChannel(
     IOptions<SmtpOptions> options,
-    IOptions<SignedLinkOptions> linkOptions,
+    IOptions<LinksOptions> linkOptions,
+    IOptions<PublicUrlOptions> publicUrl,
     SignedLinks links,
     TimeProvider clock,
     ILogger<SmtpEmailChannel> logger) : IChannel
@@ -40,7 +41,7 @@ public sealed class SmtpEmailChannel(
             return new SendOutcome.Permanent($"'{message.Recipient}' is not an email address");
         }
 
-        var content = EmailContent.Render(message, links, _options.PublicBaseUrl ?? "", clock.GetUtcNow(), linkOptions.Value);
+        var content = EmailContent.Render(message, links, publicUrl.Value.BaseUrl, clock.GetUtcNow(), linkOptions.Value);
         var messageId = MessageId(message);
         using var mail = new MailMessage
         {

@@ -17,8 +17,6 @@ public sealed class SmtpOptions
     /// <summary>Where a client's reply goes (a person reads it; replies by email are not parsed).</summary>
     public string? ReplyTo { get; set; }
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(30);
-    /// <summary>The public URL of this service, for the one-tap and unsubscribe links in each email (e.g. https://coach.example.com).</summary>
-    public string? PublicBaseUrl { get; set; }
 
     public bool IsConfigured => !string.IsNullOrWhiteSpace(Host);
 }

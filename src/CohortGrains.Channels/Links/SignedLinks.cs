@@ -17,17 +17,24 @@ public enum LinkCheck { Valid, Malformed, BadSignature, Expired }
 /// Links in emails that act without a login: "rate prompt P of client C as 4" and "unsubscribe client C from email".
 /// A token is base64url(payload) "." base64url(HMAC-SHA256(key, payload)[..16]); the payload names the purpose,
 /// the org, the client, the prompt and rating (for ratings) and the expiry. Nothing is stored: the signature is the proof.
+/// The key is derived from Links:Secret for <see cref="KeyPurpose"/>; a key derived from Links:PreviousSecret still verifies.
 /// </summary>
 public sealed class SignedLinks
 {
+    /// <summary>What the key is derived for: HMAC-SHA256(Links:Secret, this). Client links use another purpose.</summary>
+    public const string KeyPurpose = "cohortgrains/email-links/v1";
+
     private const string Version = "v1";
     private const int MacBytes = 16; // 128 bits: unforgeable, and the URL stays short enough for mail clients
     private readonly byte[] _key;
+    private readonly byte[]? _previousKey;
 
-    public SignedLinks(byte[] key)
+    public SignedLinks(byte[] key, byte[]? previousKey = null)
     {
         if (key.Length < 32) throw new ArgumentException("The link signing key needs at least 32 bytes.", nameof(key));
+        if (previousKey is { Length: < 32 }) throw new ArgumentException("The previous link signing key needs at least 32 bytes.", nameof(previousKey));
         _key = key;
+        _previousKey = previousKey;
     }
 
     public string Rating(GrainId client, string promptId, int rating, DateTimeOffset expiresAt)
@@ -45,7 +52,7 @@ public sealed class SignedLinks
             c.Rating?.ToString(CultureInfo.InvariantCulture) ?? "", c.ExpiresAt.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture)];
         if (fields.Any(f => f.Contains('\n'))) throw new ArgumentException("Link fields cannot contain line breaks.");
         var payload = Encoding.UTF8.GetBytes(string.Join('\n', fields));
-        return Base64Url(payload) + "." + Base64Url(Mac(payload));
+        return Base64Url(payload) + "." + Base64Url(Mac(_key, payload));
     }
 
     /// <summary>Checks the signature (constant time) before reading anything, then the purpose and the expiry.</summary>
@@ -56,7 +63,9 @@ public sealed class SignedLinks
         var dot = token.IndexOf('.');
         if (dot <= 0 || !TryBase64Url(token[..dot], out var payload) || !TryBase64Url(token[(dot + 1)..], out var mac))
             return LinkCheck.Malformed;
-        if (!CryptographicOperations.FixedTimeEquals(Mac(payload), mac)) return LinkCheck.BadSignature;
+        if (!CryptographicOperations.FixedTimeEquals(Mac(_key, payload), mac) &&
+            !(_previousKey is not null && CryptographicOperations.FixedTimeEquals(Mac(_previousKey, payload), mac)))
+            return LinkCheck.BadSignature;
 
         var f = Encoding.UTF8.GetString(payload).Split('\n');
         if (f.Length != 7 || f[0] != Version || !Enum.TryParse<LinkPurpose>(f[1], ignoreCase: true, out var p) ||
@@ -72,7 +81,7 @@ public sealed class SignedLinks
         return LinkCheck.Valid;
     }
 
-    private byte[] Mac(byte[] payload) => HMACSHA256.HashData(_key, payload)[..MacBytes];
+    private static byte[] Mac(byte[] key, byte[] payload) => HMACSHA256.HashData(key, payload)[..MacBytes];
 
     private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 

@@ -16,11 +16,6 @@ public sealed class TwilioOptions
     public string? MessagingServiceSid { get; set; }
     /// <summary>Twilio's REST API; tests point it at a local fake.</summary>
     public string BaseUrl { get; set; } = "https://api.twilio.com";
-    /// <summary>
-    /// The URL Twilio reaches this service at (e.g. https://coach.example.com). Used for the StatusCallback we pass on
-    /// each message and, behind a proxy, as the URL Twilio signed — the URL the node sees is not the one Twilio called.
-    /// </summary>
-    public string? PublicBaseUrl { get; set; }
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(30);
 
     public bool IsConfigured =>
@@ -30,6 +25,10 @@ public sealed class TwilioOptions
     /// <summary>Who the client sees the SMS from: the messaging service or the number. Opt-outs are per sender.</summary>
     public string? Sender => string.IsNullOrWhiteSpace(MessagingServiceSid) ? From?.Trim() : MessagingServiceSid.Trim();
 
-    public string? StatusCallbackUrl =>
-        string.IsNullOrWhiteSpace(PublicBaseUrl) ? null : PublicBaseUrl.Trim().TrimEnd('/') + StatusCallbackPath;
+    /// <summary>
+    /// The StatusCallback we pass on each message: PublicBaseUrl + <see cref="StatusCallbackPath"/>; none while
+    /// PublicBaseUrl is a loopback address Twilio could not reach.
+    /// </summary>
+    public static string? StatusCallbackUrl(PublicUrlOptions publicUrl) =>
+        publicUrl.ExternalBaseUrl is { } external ? external + StatusCallbackPath : null;
 }

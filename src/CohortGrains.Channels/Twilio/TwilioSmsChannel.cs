@@ -17,7 +17,7 @@ namespace CohortGrains.Channels.Twilio;
 /// HTTP Basic auth with the account SID and auth token. Never throws for provider faults: every answer becomes a
 /// <see cref="SendOutcome"/> the outbox dispatcher records (retry, fail with Twilio's reason, or opt-out).
 /// </summary>
-public sealed partial class TwilioSmsChannel(HttpClient http, IOptions<TwilioOptions> options, TimeProvider clock, ILogger<TwilioSmsChannel> logger) : IChannel
+public sealed partial class TwilioSmsChannel(HttpClient http, IOptions<TwilioOptions> options, IOptions<PublicUrlOptions> publicUrl, TimeProvider clock, ILogger<TwilioSmsChannel> logger) : IChannel
 {
     /// <summary>Twilio refuses longer bodies (1,600 characters).</summary>
     public const int MaxBodyLength = 1600;
@@ -40,7 +40,7 @@ public sealed partial class TwilioSmsChannel(HttpClient http, IOptions<TwilioOpt
         };
         var sender = _options.Sender ?? throw new InvalidOperationException("Twilio:From or Twilio:MessagingServiceSid is required");
         form.Add(new(string.IsNullOrWhiteSpace(_options.MessagingServiceSid) ? "From" : "MessagingServiceSid", sender));
-        if (_options.StatusCallbackUrl is { } callback) form.Add(new("StatusCallback", callback));
+        if (TwilioOptions.StatusCallbackUrl(publicUrl.Value) is { } callback) form.Add(new("StatusCallback", callback));
 
         using var request = new HttpRequestMessage(HttpMethod.Post, MessagesUri()) { Content = new FormUrlEncodedContent(form) };
         request.Headers.Authorization = new AuthenticationHeaderValue("Basic",

@@ -1,5 +1,7 @@
 using System.Globalization;
 using System.Text;
+using CohortGrains.Channels;
+using CohortGrains.Channels.Links;
 using CohortGrains.Domain.ClientLoops;
 using CohortGrains.Domain.Coaches;
 using CohortGrains.Domain.Cohorts;
@@ -12,27 +14,13 @@ using Microsoft.Extensions.Options;
 
 namespace CohortGrains.Host.Digest;
 
-/// <summary>Where links in messages point. The UI can take these over; until then they open the API.</summary>
-public sealed class LinkOptions
-{
-    /// <summary>The public address of the service, without a trailing slash.</summary>
-    public string BaseUrl { get; set; } = "http://127.0.0.1:5080";
-    /// <summary>The roster of a cohort; {cohortId} is replaced.</summary>
-    public string RosterUrl { get; set; } = "{base}/api/v1/cohorts/{cohortId}/clients";
-    /// <summary>One client's timeline; {clientId} is replaced.</summary>
-    public string ClientUrl { get; set; } = "{base}/api/v1/clients/{clientId}/timeline";
-
-    public string Roster(string cohortId) => RosterUrl.Replace("{base}", BaseUrl.TrimEnd('/'), StringComparison.Ordinal).Replace("{cohortId}", cohortId, StringComparison.Ordinal);
-    public string Client(string clientId) => ClientUrl.Replace("{base}", BaseUrl.TrimEnd('/'), StringComparison.Ordinal).Replace("{clientId}", clientId, StringComparison.Ordinal);
-}
-
 /// <summary>
 /// The "digest" outbox channel. The coach's grain, at its digest reminder, enqueues a request for a session day; here the
 /// request is composed from the roster projections (who is stuck, silent or late, a decider cannot query) and handed back
 /// to the coach's grain, which sends it as one email through the outbox — durable, retried, and never twice for a day
 /// (the email's touch id is the day). A composing failure is retried like any send.
 /// </summary>
-public sealed class DigestComposer(GrainRuntime runtime, TimeProvider clock, IOptions<LinkOptions> links) : IChannel
+public sealed class DigestComposer(GrainRuntime runtime, TimeProvider clock, IOptions<LinksOptions> links, IOptions<PublicUrlOptions> publicUrl) : IChannel
 {
     public string Name => ChannelNames.Digest;
 
@@ -80,7 +68,7 @@ public sealed class DigestComposer(GrainRuntime runtime, TimeProvider clock, IOp
                 };
                 if (order == 9) continue;
                 var why = kind == "late" ? $"action overdue since {p.EarliestOpenActionDue!.Value.AddDays(-1):ddd d MMM}" : p.StatusDetail ?? kind;
-                lines.Add(new Line(kind, order, $"  - {p.DisplayName} ({kind}): {why} — {links.Value.Client(c.Id.Key)}"));
+                lines.Add(new Line(kind, order, $"  - {p.DisplayName} ({kind}): {why} — {links.Value.Client(publicUrl.Value.BaseUrl, c.Id.Key)}"));
             }
             byCohort.Add((group.Key, lines));
         }
@@ -97,7 +85,7 @@ public sealed class DigestComposer(GrainRuntime runtime, TimeProvider clock, IOp
         {
             if (lines.Count == 0) continue;
             body.Append('\n').Append(cohorts[cohortId]).Append(meeting.Contains(cohortId) ? $" (meets {dayText})" : "").Append(" — roster: ")
-                .Append(links.Value.Roster(cohortId)).Append('\n');
+                .Append(links.Value.Roster(publicUrl.Value.BaseUrl, cohortId)).Append('\n');
             foreach (var line in lines.OrderBy(l => l.Order)) body.Append(line.Text).Append('\n');
         }
         body.Append("\nOne email per session day; choose its hour in your digest settings.\n");

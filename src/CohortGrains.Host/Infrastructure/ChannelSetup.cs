@@ -1,6 +1,5 @@
 using CohortGrains.Channels;
 using CohortGrains.Channels.Email;
-using CohortGrains.Channels.Links;
 using CohortGrains.Channels.Twilio;
 using CohortGrains.Host.Links;
 using CohortGrains.Runtime.Channels;
@@ -21,12 +20,9 @@ public static class ChannelSetup
         services.Configure<TwilioOptions>(config.GetSection(TwilioOptions.Section));
         services.AddOptions<SmtpOptions>().Bind(config.GetSection(SmtpOptions.Section))
             .Validate(o => !o.IsConfigured || !string.IsNullOrWhiteSpace(o.From), "Smtp:From is required when Smtp:Host is set")
-            .Validate(o => !o.IsConfigured || Uri.TryCreate(o.PublicBaseUrl, UriKind.Absolute, out _),
-                "Smtp:PublicBaseUrl (the service's public URL, for the one-tap and unsubscribe links) is required when Smtp:Host is set")
             .ValidateOnStart();
-        services.Configure<SignedLinkOptions>(config.GetSection(SignedLinkOptions.Section));
-        services.AddSingleton<LinkSigningKey>();
-        services.AddSingleton(sp => new SignedLinks(sp.GetRequiredService<LinkSigningKey>().Bytes));
+        // The public address (PublicBaseUrl, validated against these channels) and the link signers.
+        services.AddCohortGrainsLinks(config);
 
         services.AddHttpClient<TwilioSmsChannel>((sp, http) => http.Timeout = sp.GetRequiredService<IOptions<TwilioOptions>>().Value.Timeout)
             // The channel lives as long as the node: rotate pooled connections so DNS changes at Twilio are seen.

@@ -1,27 +1,12 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using CohortGrains.Channels;
+using CohortGrains.Channels.Links;
+using CohortGrains.Host.Links;
 using Microsoft.Extensions.Options;
 
 namespace CohortGrains.Host.Infrastructure;
-
-public sealed class LinkOptions
-{
-    /// <summary>
-    /// Signs client links (HMAC-SHA256), at least 32 characters. When empty, 256 random bits are generated once into
-    /// &lt;DataDirectory&gt;/link-secret. Nodes of a cluster must all be configured with the same value.
-    /// </summary>
-    public string? Secret { get; set; }
-
-    /// <summary>The secret before the last rotation: links it signed keep working until they expire.</summary>
-    public string? PreviousSecret { get; set; }
-
-    /// <summary>Where a link points; the token is appended as ?token=…. The portal should trade it for a session at once.</summary>
-    public string PortalUrl { get; set; } = "http://127.0.0.1:5080/portal";
-
-    public int DefaultLifetimeHours { get; set; } = 7 * 24;
-    public int MaxLifetimeHours { get; set; } = 30 * 24;
-}
 
 /// <summary>What a valid link says: which client of which org, until when.</summary>
 public sealed record LinkClaims(string OrgId, string ClientId, DateTimeOffset ExpiresAt);
@@ -30,23 +15,33 @@ public sealed record LinkClaims(string OrgId, string ClientId, DateTimeOffset Ex
 /// Magic links for clients: "cgl_" + base64url("v1|org|client|expiry|nonce") + "." + base64url(HMAC-SHA256).
 /// The signature lets a node refuse forged or expired tokens without asking the store; the store keeps each issued
 /// link as a hashed key row (role client), which is what makes a link revocable one by one or all at once.
+/// The key is derived from Links:Secret for <see cref="KeyPurpose"/> (email links use another purpose); a key derived
+/// from Links:PreviousSecret still verifies.
 /// </summary>
 public sealed class ClientLinks
 {
     public const string Prefix = "cgl_";
+    public const string PortalPath = "/portal";
+
+    /// <summary>What the key is derived for: HMAC-SHA256(Links:Secret, this).</summary>
+    public const string KeyPurpose = "cohortgrains/client-links/v1";
+
     private const string Version = "v1";
 
     private readonly byte[] _secret;
     private readonly byte[]? _previous;
 
-    public ClientLinks(IOptions<LinkOptions> options, IOptions<StorageOptions> storage, ILogger<ClientLinks> logger)
+    public ClientLinks(IOptions<LinksOptions> options, IOptions<PublicUrlOptions> publicUrl, LinkSecret secret)
     {
         Options = options.Value;
-        _secret = Options.Secret is { Length: > 0 } configured ? Key(configured, "Links:Secret") : LoadOrGenerate(storage.Value.DataDirectory, logger);
-        _previous = Options.PreviousSecret is { Length: > 0 } previous ? Key(previous, "Links:PreviousSecret") : null;
+        PortalUrl = publicUrl.Value.Url(PortalPath);
+        (_secret, _previous) = secret.KeysFor(KeyPurpose);
     }
 
-    public LinkOptions Options { get; }
+    public LinksOptions Options { get; }
+
+    /// <summary>Where a link points: {PublicBaseUrl}/portal. The portal should trade the token for a session at once.</summary>
+    public string PortalUrl { get; }
 
     public string Issue(string orgId, string clientId, DateTimeOffset expiresAt)
     {
@@ -56,7 +51,7 @@ public sealed class ClientLinks
         return body + "." + Base64Url(Sign(_secret, body));
     }
 
-    public string UrlFor(string token) => Options.PortalUrl + (Options.PortalUrl.Contains('?') ? "&" : "?") + "token=" + Uri.EscapeDataString(token);
+    public string UrlFor(string token) => PortalUrl + "?token=" + Uri.EscapeDataString(token);
 
     /// <summary>The claims of a well-formed, correctly signed, unexpired token; null otherwise.</summary>
     public LinkClaims? Verify(string token, DateTimeOffset now)
@@ -78,24 +73,6 @@ public sealed class ClientLinks
         CryptographicOperations.FixedTimeEquals(Sign(secret, body), signature);
 
     private static byte[] Sign(byte[] secret, string body) => HMACSHA256.HashData(secret, Encoding.UTF8.GetBytes(body));
-
-    private static byte[] Key(string value, string setting) =>
-        value.Trim().Length >= 32
-            ? Encoding.UTF8.GetBytes(value.Trim())
-            : throw new InvalidOperationException($"{setting} must be at least 32 characters (a random secret, e.g. `openssl rand -base64 32`).");
-
-    private static byte[] LoadOrGenerate(string dataDirectory, ILogger logger)
-    {
-        var path = Path.Combine(dataDirectory, "link-secret");
-        if (File.Exists(path)) return Key(File.ReadAllText(path), path);
-        Directory.CreateDirectory(dataDirectory);
-        var secret = Base64Url(RandomNumberGenerator.GetBytes(32));
-        File.WriteAllText(path, secret + "\n");
-        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        logger.LogWarning("No Links:Secret configured: generated one and saved it to {Path} (readable by this user only; a cluster must configure one shared secret)",
-            Path.GetFullPath(path));
-        return Encoding.UTF8.GetBytes(secret);
-    }
 
     private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 

@@ -21,7 +21,6 @@ public static class ProgramArcServices
 
     public static IServiceCollection ConfigureProgramArc(this IServiceCollection services, IConfiguration config)
     {
-        services.Configure<Digest.LinkOptions>(config.GetSection("Links"));
         services.Configure<WebhookOptions>(config.GetSection("Webhooks"));
         return services;
     }

@@ -58,7 +58,7 @@ public static class Security
     public const string AntiforgeryHeader = "X-CSRF-TOKEN";
     public const string AntiforgeryCookie = "cg.antiforgery";
 
-    /// <summary>Options, the extra authorization policies, the client link signer, rate limiting, antiforgery and cookie rules.</summary>
+    /// <summary>Options, the extra authorization policies, rate limiting, antiforgery and cookie rules.</summary>
     public static WebApplicationBuilder AddSecurity(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
@@ -66,8 +66,6 @@ public static class Security
         services.Configure<RateLimitingOptions>(config.GetSection("RateLimiting"));
         services.Configure<RequestLimitsOptions>(config.GetSection("Limits"));
         services.Configure<WebSecurityOptions>(config.GetSection("Web"));
-        services.Configure<LinkOptions>(config.GetSection("Links"));
-        services.AddSingleton<ClientLinks>();
 
         // Answers are JSON-escaped for HTML too (<, >, &, ' and " as \u escapes): a name like "<script>" stays inert
         // even where a page embeds our JSON. ASP.NET Core's default here is the relaxed encoder, which leaves them raw.

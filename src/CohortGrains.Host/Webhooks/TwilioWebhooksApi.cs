@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using CohortGrains.Channels;
 using CohortGrains.Channels.Twilio;
 using CohortGrains.Domain.ClientLoops;
 using CohortGrains.Domain.Common;
@@ -33,7 +34,7 @@ public static partial class TwilioWebhooksApi
         var options = http.RequestServices.GetRequiredService<IOptions<TwilioOptions>>().Value;
         var form = http.Request.HasFormContentType ? await http.Request.ReadFormAsync(http.RequestAborted) : null;
         var signature = http.Request.Headers[TwilioSignature.Header].ToString();
-        var url = SignedUrl(http.Request, options);
+        var url = SignedUrl(http.Request, http.RequestServices.GetRequiredService<IOptions<PublicUrlOptions>>().Value);
         if (!TwilioSignature.IsValid(options.AuthToken, url, form ?? Enumerable.Empty<KeyValuePair<string, Microsoft.Extensions.Primitives.StringValues>>(), signature))
         {
             http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(TwilioWebhooksApi))
@@ -46,15 +47,16 @@ public static partial class TwilioWebhooksApi
     }
 
     /// <summary>
-    /// The URL Twilio signed. Behind a proxy the node sees another scheme, host or port, so a configured public base URL
-    /// wins; the path and query are the request's own, unchanged.
+    /// The URL Twilio signed. Behind a proxy the node sees another scheme, host or port, so PublicBaseUrl wins; the
+    /// path and query are the request's own, unchanged. While PublicBaseUrl is a loopback address (the default, which
+    /// Twilio cannot reach) the request's own URL is the best guess.
     /// </summary>
-    public static string SignedUrl(HttpRequest request, TwilioOptions options)
+    public static string SignedUrl(HttpRequest request, PublicUrlOptions publicUrl)
     {
         var pathAndQuery = request.PathBase.ToUriComponent() + request.Path.ToUriComponent() + request.QueryString.ToUriComponent();
-        return string.IsNullOrWhiteSpace(options.PublicBaseUrl)
-            ? $"{request.Scheme}://{request.Host.ToUriComponent()}{pathAndQuery}"
-            : options.PublicBaseUrl.Trim().TrimEnd('/') + pathAndQuery;
+        return publicUrl.ExternalBaseUrl is { } external
+            ? external + pathAndQuery
+            : $"{request.Scheme}://{request.Host.ToUriComponent()}{pathAndQuery}";
     }
 
     /// <summary>

@@ -27,14 +27,14 @@ public static class ChannelTestKit
         host.Settings["Twilio:AuthToken"] = FakeTwilio.AuthToken;
         host.Settings["Twilio:From"] = FakeTwilio.From;
         host.Settings["Twilio:BaseUrl"] = twilio.BaseUrl;
-        if (publicUrl) host.Settings["Twilio:PublicBaseUrl"] = PublicBaseUrl;
+        if (publicUrl) host.Settings["PublicBaseUrl"] = PublicBaseUrl;
     }
 
     /// <summary>Only the auth token, for webhook tests that never send (the SMS channel then stays the recording one).</summary>
     public static void UseTwilioWebhooksOnly(this TestHost host, bool publicUrl = true)
     {
         host.Settings["Twilio:AuthToken"] = FakeTwilio.AuthToken;
-        if (publicUrl) host.Settings["Twilio:PublicBaseUrl"] = PublicBaseUrl;
+        if (publicUrl) host.Settings["PublicBaseUrl"] = PublicBaseUrl;
     }
 
     public static void UseSmtp(this TestHost host, SmtpSink smtp)
@@ -44,8 +44,9 @@ public static class ChannelTestKit
         host.Settings["Smtp:StartTls"] = "false";
         host.Settings["Smtp:From"] = "maya@northstar.example";
         host.Settings["Smtp:FromName"] = "Maya Chen";
-        // The test client talks to the in-process host at http://localhost, so the links in emails must point there.
-        host.Settings["Smtp:PublicBaseUrl"] = "http://localhost";
+        // The test client talks to the in-process host at http://localhost, so the links in emails must point there
+        // (unless a test set the public URL already, e.g. Twilio's).
+        host.Settings.TryAdd("PublicBaseUrl", "http://localhost");
     }
 
     public static string NewSid(string prefix = "SM") => prefix + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
