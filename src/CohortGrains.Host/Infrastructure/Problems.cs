@@ -46,9 +46,12 @@ public sealed class BadRequestExceptionHandler(IProblemDetailsService problems, 
             BadHttpRequestException { InnerException: System.Text.Json.JsonException json } =>
                 (400, "Invalid JSON", json.Path is { Length: > 0 } p ? $"{json.Message.Split(" Path:")[0]} (at {p})" : "The request body is not valid JSON for this endpoint."),
             BadHttpRequestException b => (b.StatusCode, "Bad request", b.Message),
+            // The database is restarting or unreachable: nothing was written (the turn rolled back), so retrying is safe.
+            System.Data.Common.DbException or TimeoutException => (503, "Store unavailable", "The database did not answer; nothing was changed. Retry shortly."),
             _ => (500, "Internal error", "Something went wrong on our side; it has been logged."),
         };
         if (status >= 500) logger.LogError(exception, "Unhandled error on {Path}", context.Request.Path);
+        if (status == 503) context.Response.Headers.RetryAfter = "5";
         context.Response.StatusCode = status;
         return await problems.TryWriteAsync(new ProblemDetailsContext
         {
