@@ -95,32 +95,24 @@ public sealed class Sampler
 
     public static Sampler Start(RunContext run, double speed, CancellationToken ct)
     {
-        var s = new Sampler();
+        var s = new Sampler { _run = run, _speed = speed };
         var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, s._stop.Token);
-        s._loop = Task.Run(() => s.LoopAsync(run, speed, linked.Token), CancellationToken.None);
+        s._loop = Task.Run(() => s.LoopAsync(linked.Token), CancellationToken.None);
         return s;
     }
 
-    private async Task LoopAsync(RunContext run, double speed, CancellationToken ct)
+    private readonly Stopwatch _watch = Stopwatch.StartNew();
+    private double? _lastTurns, _lastT;
+    private RunContext? _run;
+    private double _speed = 1;
+
+    private async Task LoopAsync(CancellationToken ct)
     {
-        var key = run.Cluster.OperatorKey;
-        var watch = Stopwatch.StartNew();
-        double? lastTurns = null, lastT = null;
-        var op = run.Api(key, node: 0);
         while (!ct.IsCancellationRequested)
         {
             try
             {
-                var t = watch.Elapsed.TotalSeconds;
-                var turns = await run.SumMetricAsync("cohortgrains_turns_total", null, key, ct);
-                var cluster = await op.GetJsonAsync("/api/v1/cluster", ct);
-                // The nodes' clock may run fast (soak): their lag is in program seconds; the chart shows real seconds.
-                var lag = (cluster["timers"]?["oldestLagSeconds"]?.GetValue<double>() ?? 0) / speed;
-                var rss = run.Cluster.NodePids().Sum(RunContext.RssMb);
-                var db = await run.ScalarAsync("SELECT pg_database_size(current_database())", ct) / 1024.0 / 1024.0;
-                if (lastTurns is { } lt && lastT is { } ltt && t > ltt)
-                    lock (_samples) _samples.Add(new Sample(Math.Round(t, 2), Math.Round(Math.Max(0, turns - lt) / (t - ltt), 1), Math.Round(lag, 2), Math.Round(rss, 1), Math.Round(db, 1)));
-                (lastTurns, lastT) = (turns, t);
+                await SampleAsync(ct);
             }
             catch (Exception) when (!ct.IsCancellationRequested)
             {
@@ -130,9 +122,37 @@ public sealed class Sampler
         }
     }
 
+    private async Task SampleAsync(CancellationToken ct)
+    {
+        var run = _run!;
+        var key = run.Cluster.OperatorKey;
+        var t = _watch.Elapsed.TotalSeconds;
+        var turns = await run.SumMetricAsync("cohortgrains_turns_total", null, key, ct);
+        var cluster = await run.Api(key, node: 0).GetJsonAsync("/api/v1/cluster", ct);
+        // The nodes' clock may run fast (soak): their lag is in program seconds; the chart shows real seconds.
+        var lag = (cluster["timers"]?["oldestLagSeconds"]?.GetValue<double>() ?? 0) / _speed;
+        var rss = run.Cluster.NodePids().Sum(RunContext.RssMb);
+        var db = await run.ScalarAsync("SELECT pg_database_size(current_database())", ct) / 1024.0 / 1024.0;
+        // The first sample has no interval yet: it counts zero turns/s (a short run still gets a point on the chart).
+        var rate = _lastTurns is { } lt && _lastT is { } ltt && t > ltt ? Math.Max(0, turns - lt) / (t - ltt) : 0;
+        lock (_samples) _samples.Add(new Sample(Math.Round(t, 2), Math.Round(rate, 1), Math.Round(lag, 2), Math.Round(rss, 1), Math.Round(db, 1)));
+        (_lastTurns, _lastT) = (turns, t);
+    }
+
+    /// <summary>Stops sampling after one last sample, so even a run of a few seconds has the end of its curve.</summary>
     public async Task StopAsync()
     {
         await _stop.CancelAsync();
         try { await _loop; } catch (OperationCanceledException) { }
+        if (_run is null) return;
+        using var last = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        try
+        {
+            await SampleAsync(last.Token);
+        }
+        catch (Exception)
+        {
+            // Best effort, as every sample: the cluster may already be failing, which the run reports elsewhere.
+        }
     }
 }
