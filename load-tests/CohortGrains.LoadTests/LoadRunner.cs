@@ -1,0 +1,158 @@
+using System.Diagnostics;
+using System.Globalization;
+using CohortGrains.Client;
+
+namespace CohortGrains.LoadTests;
+
+/// <summary>Runs one scenario end to end: fake SMS endpoint, cluster up, scenario, cluster down, results written.</summary>
+public static class LoadRunner
+{
+    public static async Task<ScenarioResult> RunAsync(LoadOptions o, CancellationToken ct)
+    {
+        var r = new ScenarioResult { Scenario = o.Scenario, Machine = ScenarioResult.DescribeMachine() };
+        r.Parameters["nodes"] = o.Nodes;
+        r.Parameters["concurrency"] = o.Concurrency;
+        r.Parameters["short"] = o.Short;
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        deadline.CancelAfter(o.Deadline);
+        var token = deadline.Token;
+        var live = new Live(o.Quiet);
+        var cluster = new LocalCluster(o.Cluster);
+        await using var sms = await FakeSms.StartAsync(token);
+        using var run = new RunContext(o, cluster, live);
+        var env = new Dictionary<string, string>(sms.NodeEnvironment())
+        {
+            // Token buckets would measure the limiter, not the cluster (README Configuration).
+            ["RateLimiting__Enabled"] = "false",
+            // Information logs per request cost CPU the nodes need for turns; warnings and errors still show.
+            ["Logging__LogLevel__Default"] = "Warning",
+        };
+        double speed = 1;
+        if (o.Scenario == "soak")
+        {
+            // A simulated week in Duration real seconds.
+            speed = Math.Round(TimeSpan.FromDays(7).TotalSeconds / o.Duration.TotalSeconds, 1);
+            env["Clock__Speed"] = speed.ToString(CultureInfo.InvariantCulture);
+            r.Parameters["clockSpeed"] = speed;
+        }
+        Sampler? sampler = null;
+        try
+        {
+            await live.RunAsync($"start PostgreSQL and {o.Nodes} node(s)", 1, p => cluster.StartAsync(o.Nodes, env, token));
+            sampler = Sampler.Start(run, speed, token);
+            switch (o.Scenario)
+            {
+                case "launch": await Scenarios.LaunchAsync(run, r, token); break;
+                case "storm": await Scenarios.StormAsync(run, r, sms, token); break;
+                case "replies": await Scenarios.RepliesAsync(run, r, token); break;
+                case "soak": await Scenarios.SoakAsync(run, r, sampler, token); break;
+            }
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested && !ct.IsCancellationRequested)
+        {
+            r.Error = $"deadline of {o.Deadline.TotalSeconds:0} s reached";
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            r.Error = e.GetType().Name + ": " + e.Message;
+        }
+        finally
+        {
+            if (sampler is not null)
+            {
+                await sampler.StopAsync();
+                if (r.Series.Count == 0) r.Series.AddRange(sampler.Samples);
+            }
+            r.Machine["loadAverageAtEnd"] = ScenarioResult.LoadAverage();
+            // Stop even when the scenario failed or the deadline passed: nothing keeps running after the run.
+            using var stopBudget = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+            try
+            {
+                await live.RunAsync("drain and stop the cluster", 1, _ => cluster.StopAsync(stopBudget.Token));
+            }
+            catch (Exception e) when (e is InvalidOperationException or OperationCanceledException)
+            {
+                r.Notes.Add("stopping the cluster failed: " + e.Message);
+            }
+        }
+        r.FinishedAt = DateTimeOffset.UtcNow;
+        Report.Write(r, o.ResultsDirectory);
+        return r;
+    }
+}
+
+/// <summary>
+/// Samples the cluster every second for the chart: committed turns/s summed over the nodes' counters, the oldest due
+/// timer's lag (GET /api/v1/cluster), node RSS and the database size.
+/// </summary>
+public sealed class Sampler
+{
+    private readonly List<Sample> _samples = [];
+    private Task _loop = Task.CompletedTask;
+    private readonly CancellationTokenSource _stop = new();
+
+    public IReadOnlyList<Sample> Samples { get { lock (_samples) return _samples.ToList(); } }
+
+    public static Sampler Start(RunContext run, double speed, CancellationToken ct)
+    {
+        var s = new Sampler { _run = run, _speed = speed };
+        var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, s._stop.Token);
+        s._loop = Task.Run(() => s.LoopAsync(linked.Token), CancellationToken.None);
+        return s;
+    }
+
+    private readonly Stopwatch _watch = Stopwatch.StartNew();
+    private double? _lastTurns, _lastT;
+    private RunContext? _run;
+    private double _speed = 1;
+
+    private async Task LoopAsync(CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                await SampleAsync(ct);
+            }
+            catch (Exception) when (!ct.IsCancellationRequested)
+            {
+                // A missed sample is a gap in the chart, not a failed run (nodes may be restarting).
+            }
+            try { await Task.Delay(1000, ct); } catch (OperationCanceledException) { break; }
+        }
+    }
+
+    private async Task SampleAsync(CancellationToken ct)
+    {
+        var run = _run!;
+        var key = run.Cluster.OperatorKey;
+        var t = _watch.Elapsed.TotalSeconds;
+        var turns = await run.SumMetricAsync("cohortgrains_turns_total", null, key, ct);
+        var cluster = await run.Api(key, node: 0).GetJsonAsync("/api/v1/cluster", ct);
+        // The nodes' clock may run fast (soak): their lag is in program seconds; the chart shows real seconds.
+        var lag = (cluster["timers"]?["oldestLagSeconds"]?.GetValue<double>() ?? 0) / _speed;
+        var rss = run.Cluster.NodePids().Sum(RunContext.RssMb);
+        var db = await run.ScalarAsync("SELECT pg_database_size(current_database())", ct) / 1024.0 / 1024.0;
+        // The first sample has no interval yet: it counts zero turns/s (a short run still gets a point on the chart).
+        var rate = _lastTurns is { } lt && _lastT is { } ltt && t > ltt ? Math.Max(0, turns - lt) / (t - ltt) : 0;
+        lock (_samples) _samples.Add(new Sample(Math.Round(t, 2), Math.Round(rate, 1), Math.Round(lag, 2), Math.Round(rss, 1), Math.Round(db, 1)));
+        (_lastTurns, _lastT) = (turns, t);
+    }
+
+    /// <summary>Stops sampling after one last sample, so even a run of a few seconds has the end of its curve.</summary>
+    public async Task StopAsync()
+    {
+        await _stop.CancelAsync();
+        try { await _loop; } catch (OperationCanceledException) { }
+        if (_run is null) return;
+        using var last = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        try
+        {
+            await SampleAsync(last.Token);
+        }
+        catch (Exception)
+        {
+            // Best effort, as every sample: the cluster may already be failing, which the run reports elsewhere.
+        }
+    }
+}

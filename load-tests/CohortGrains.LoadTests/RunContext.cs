@@ -1,0 +1,112 @@
+using System.Globalization;
+using System.Net;
+using System.Text.RegularExpressions;
+using CohortGrains.Client;
+using Npgsql;
+
+namespace CohortGrains.LoadTests;
+
+/// <summary>What every scenario shares: the cluster, one HTTP client per node, SQL for counts the API does not offer.</summary>
+public sealed partial class RunContext(LoadOptions options, LocalCluster cluster, Live live) : IDisposable
+{
+    private readonly List<SocketsHttpHandler> _handlers = [];
+    private int _next;
+
+    public LoadOptions Options => options;
+    public LocalCluster Cluster => cluster;
+    public Live Live => live;
+    public Random Random { get; } = new(options.Seed);
+
+    /// <summary>A client for node i (round-robin when i is null), with the given key. Load spreads over every node.</summary>
+    public CohortGrainsClient Api(string key, int? node = null)
+    {
+        lock (_handlers)
+        {
+            if (_handlers.Count != cluster.Nodes)
+            {
+                foreach (var h in _handlers) h.Dispose();
+                _handlers.Clear();
+                // One connection pool per node, shared by every client made for it (each client carries its own key).
+                foreach (var _ in cluster.NodeUrls)
+                    _handlers.Add(new SocketsHttpHandler
+                    {
+                        MaxConnectionsPerServer = Math.Max(options.Concurrency, 16) * 2,
+                        PooledConnectionLifetime = TimeSpan.FromMinutes(10),
+                        UseProxy = false,
+                        AutomaticDecompression = DecompressionMethods.None,
+                    });
+            }
+        }
+        var i = node ?? (int)((uint)Interlocked.Increment(ref _next) % (uint)_handlers.Count);
+        var http = new HttpClient(_handlers[i], disposeHandler: false) { BaseAddress = cluster.NodeUrls[i], Timeout = TimeSpan.FromSeconds(60) };
+        return new CohortGrainsClient(http, key);
+    }
+
+    public async Task<long> ScalarAsync(string sql, CancellationToken ct, params (string Name, object Value)[] args)
+    {
+        await using var c = await cluster.OpenDatabaseAsync(ct);
+        await using var cmd = new NpgsqlCommand(sql, c);
+        foreach (var (n, v) in args) cmd.Parameters.AddWithValue(n, v);
+        var r = await cmd.ExecuteScalarAsync(ct);
+        return r is null or DBNull ? 0 : Convert.ToInt64(r, CultureInfo.InvariantCulture);
+    }
+
+    public async Task<List<object[]>> RowsAsync(string sql, CancellationToken ct, params (string Name, object Value)[] args)
+    {
+        await using var c = await cluster.OpenDatabaseAsync(ct);
+        await using var cmd = new NpgsqlCommand(sql, c) { CommandTimeout = 300 };
+        foreach (var (n, v) in args) cmd.Parameters.AddWithValue(n, v);
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        var rows = new List<object[]>();
+        while (await r.ReadAsync(ct))
+        {
+            var row = new object[r.FieldCount];
+            r.GetValues(row);
+            rows.Add(row);
+        }
+        return rows;
+    }
+
+    /// <summary>Sum of a counter over every node's /metrics (counters are per node: README Operating).</summary>
+    public async Task<double> SumMetricAsync(string name, string? labelFilter, string operatorKey, CancellationToken ct)
+    {
+        double sum = 0;
+        foreach (var url in cluster.NodeUrls)
+        {
+            using var http = new HttpClient { BaseAddress = url, Timeout = TimeSpan.FromSeconds(20) };
+            using var req = new HttpRequestMessage(HttpMethod.Get, "metrics");
+            req.Headers.Authorization = new("Bearer", operatorKey);
+            using var res = await http.SendAsync(req, ct);
+            if (!res.IsSuccessStatusCode) continue;
+            foreach (var line in (await res.Content.ReadAsStringAsync(ct)).Split('\n'))
+            {
+                var m = MetricLine().Match(line);
+                if (!m.Success || m.Groups["name"].Value != name) continue;
+                if (labelFilter is not null && !m.Groups["labels"].Value.Contains(labelFilter, StringComparison.Ordinal)) continue;
+                sum += double.Parse(m.Groups["value"].Value, CultureInfo.InvariantCulture);
+            }
+        }
+        return sum;
+    }
+
+    [GeneratedRegex(@"^(?<name>[a-z_]+)(\{(?<labels>[^}]*)\})?\s+(?<value>[-+0-9.eE]+|NaN)")]
+    private static partial Regex MetricLine();
+
+    public static double RssMb(int pid)
+    {
+        try
+        {
+            var line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+            return line is null ? 0 : double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024.0;
+        }
+        catch (IOException)
+        {
+            return 0; // the node exited between listing and reading
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var h in _handlers) h.Dispose();
+    }
+}
