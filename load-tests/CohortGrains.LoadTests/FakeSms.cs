@@ -53,6 +53,9 @@ public sealed class FakeSms : IAsyncDisposable
         ["Twilio__AccountSid"] = "ACloadtest",
         ["Twilio__AuthToken"] = "loadtest-token",
         ["Twilio__From"] = "+15005550006",
+        // A node refuses to start with Twilio configured and a loopback public address (Twilio could never call back).
+        // Nothing calls back in a load test, so any non-loopback address will do; .invalid never resolves.
+        ["PublicBaseUrl"] = "https://loadtest.invalid",
     };
 
     public async ValueTask DisposeAsync()
