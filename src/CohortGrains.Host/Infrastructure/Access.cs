@@ -38,9 +38,14 @@ public static class Access
     public static bool CanSeeClient(ClaimsPrincipal user, ClientLoopState client) =>
         CanManageClient(user, client) || (ClientOf(user) is { } self && self == client.ClientId);
 
-    /// <summary>A client reports their own progress (replies, completed actions); everything else is staff's.</summary>
+    /// <summary>
+    /// A client reports their own progress (replies, completed actions, reflections, feedback) and decides how they are
+    /// contacted (consent, quiet hours); everything else is staff's.
+    /// </summary>
     public static bool MaySend(ClaimsPrincipal user, ClientLoopState client, ClientLoopMessage message) =>
-        message is CheckInReplied or ActionItemCompleted ? CanSeeClient(user, client) : CanManageClient(user, client);
+        message is CheckInReplied or ActionItemCompleted or ReflectionSubmitted or FeedbackSubmitted or ChannelOptedOut or ChannelOptedIn or ContactPreferencesChanged
+            ? CanSeeClient(user, client)
+            : CanManageClient(user, client);
 
     /// <summary>The actor of audit entries: a coach or client by their id, an admin by the key they used.</summary>
     public static (string Role, string Id) Actor(ClaimsPrincipal user)
@@ -81,6 +86,8 @@ public static class Audit
             ChannelOptedOut o => ("consent.opted-out", o.Channel.ToString().ToLowerInvariant()),
             ChannelOptedIn o => ("consent.opted-in", o.Channel.ToString().ToLowerInvariant()),
             EraseClient => ("client.erased", null),
+            CoachMessageSent m => ("message.sent", ClientLoopDecider.CoachMessageTouchId(m.MessageId)),
+            ContactPreferencesChanged => ("preferences.changed", null),
             _ => ((string?)null, (string?)null),
         };
         return action is null ? null : Entry(http, action, "client", clientId, detail);

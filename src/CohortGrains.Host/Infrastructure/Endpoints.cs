@@ -8,6 +8,7 @@ using CohortGrains.Host.Orgs;
 using CohortGrains.Host.Security;
 using CohortGrains.Host.Sessions;
 using CohortGrains.Host.Links;
+using CohortGrains.Host.Messages;
 using CohortGrains.Host.Touches;
 using CohortGrains.Host.Webhooks;
 
@@ -39,6 +40,7 @@ public static class Endpoints
             .MapClients()
             .MapSessions()
             .MapCheckIns()
+            .MapMessages()
             .MapDashboard()
             .MapTouches()
             .MapProgramArcFeatures()
