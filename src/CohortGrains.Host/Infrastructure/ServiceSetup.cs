@@ -1,6 +1,7 @@
 using System.Text.Json.Serialization;
 using CohortGrains.Channels;
 using CohortGrains.Host.Observability;
+using CohortGrains.Host.Web;
 using CohortGrains.Runtime;
 using CohortGrains.Runtime.Channels;
 using CohortGrains.Runtime.Grains;
@@ -48,6 +49,7 @@ public static class ServiceSetup
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 1024 * 1024);
         builder.AddOperations();
         builder.AddSecurity();
+        builder.AddWebUi();
         return builder;
     }
 
