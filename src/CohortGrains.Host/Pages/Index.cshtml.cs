@@ -63,11 +63,5 @@ public sealed class IndexModel(GrainRuntime runtime, OperatorKey operatorKey, Cl
         return LocalRedirect(Destination());
     }
 
-    public async Task<IActionResult> OnPostSignOutAsync()
-    {
-        await HttpContext.SignOutAsync(WebUi.CoachCookie);
-        return LocalRedirect("/?signedOut=true");
-    }
-
     private string Destination() => IsLocal(ReturnUrl) && ReturnUrl!.StartsWith("/coach", StringComparison.Ordinal) ? ReturnUrl : "/coach";
 }

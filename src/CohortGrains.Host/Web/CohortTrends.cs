@@ -3,7 +3,9 @@ using CohortGrains.Domain.ClientLoops;
 namespace CohortGrains.Host.Web;
 
 /// <param name="Week">1 for the program's first week.</param>
-public sealed record WeekPoint(int Week, DateTimeOffset Start, double? StuckRate, double? ReplyRate, double? ActionCompletionRate, double? CatchRate);
+/// <param name="InProgress">The week has not ended yet: its rates are still moving (actions not due yet, alerts not handled yet).</param>
+public sealed record WeekPoint(int Week, DateTimeOffset Start, double? StuckRate, double? ReplyRate, double? ActionCompletionRate, double? CatchRate,
+    bool InProgress = false);
 
 /// <summary>
 /// A cohort's four rates week by week, computed from its clients' loop states. The states, not the touch facts: a
@@ -45,7 +47,8 @@ public static class CohortTrends
                 Rate(stuck, inProgram.Count),
                 Rate(prompts.Count(answered => answered), prompts.Count),
                 Rate(items.Count(i => i.CompletedAt is not null), items.Count),
-                Rate(escalations.Count(e => e.Caught), escalations.Count)));
+                Rate(escalations.Count(e => e.Caught), escalations.Count),
+                InProgress: to > now));
         }
         return result;
     }
@@ -72,7 +75,7 @@ public sealed record TrendChart(int Width, int Height, int Left, int Top, int Pl
 
     public static TrendChart From(IReadOnlyList<WeekPoint> weeks)
     {
-        const int width = 640, height = 220, left = 40, top = 12, right = 16, bottom = 28;
+        const int width = 960, height = 260, left = 44, top = 14, right = 40, bottom = 30;
         var plotWidth = width - left - right;
         var plotHeight = height - top - bottom;
         double X(int i) => weeks.Count == 1 ? left + plotWidth / 2.0 : left + i * (double)plotWidth / (weeks.Count - 1);
@@ -98,7 +101,8 @@ public sealed record TrendChart(int Width, int Height, int Left, int Top, int Pl
             if (run.Count > 0) segments.Add(string.Join(' ', run));
             return new Line(m.Key, m.Name, segments, dots);
         }).ToList();
-        var labels = weeks.Select((w, i) => new Axis(Math.Round(X(i), 1), "W" + w.Week.ToString(System.Globalization.CultureInfo.InvariantCulture))).ToList();
+        var labels = weeks.Select((w, i) => new Axis(Math.Round(X(i), 1),
+            "W" + w.Week.ToString(System.Globalization.CultureInfo.InvariantCulture) + (w.InProgress ? " (so far)" : ""))).ToList();
         return new TrendChart(width, height, left, top, plotWidth, plotHeight, labels, lines, weeks);
     }
 

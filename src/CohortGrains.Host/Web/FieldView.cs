@@ -1,16 +1,18 @@
 namespace CohortGrains.Host.Web;
 
 /// <summary>One form field as the pages draw it: its value as typed and the server's message for it, if any.</summary>
+/// <param name="AlsoDescribedBy">The id of another element that explains this field (a hint shown below its group).</param>
 public sealed record FieldView(string Id, string Name, string Label, string? Value, string? Error, string Type = "text", bool Multiline = false,
-    int MaxLength = 500, bool Required = false, string? Help = null)
+    int MaxLength = 500, bool Required = false, string? Help = null, string? AlsoDescribedBy = null)
 {
-    public string? DescribedBy => (Help, Error) switch
+    public string? DescribedBy
     {
-        (null, null) => null,
-        (not null, null) => Id + "-help",
-        (null, not null) => Id + "-error",
-        _ => $"{Id}-help {Id}-error",
-    };
+        get
+        {
+            var ids = new[] { Help is null ? null : Id + "-help", Error is null ? null : Id + "-error", AlsoDescribedBy }.OfType<string>().ToList();
+            return ids.Count == 0 ? null : string.Join(' ', ids);
+        }
+    }
 }
 
 /// <summary>Field errors keyed as the API names them ("actionItems[0].what", "note.focus"), for the pages to place.</summary>

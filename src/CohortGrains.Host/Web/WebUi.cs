@@ -85,7 +85,11 @@ public static class WebUi
         services.AddOptions<KeyManagementOptions>().Configure<IOptions<WebUiOptions>, IOptions<StorageOptions>, ILoggerFactory>((o, web, storage, logs) =>
         {
             var directory = web.Value.KeysDirectory is { Length: > 0 } configured ? configured : Path.Combine(storage.Value.DataDirectory, "web-keys");
-            o.XmlRepository = new FileSystemXmlRepository(Directory.CreateDirectory(directory), logs);
+            // Readable by the service's user only, like the operator key and the link secret beside it.
+            var keys = OperatingSystem.IsWindows()
+                ? Directory.CreateDirectory(directory)
+                : Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            o.XmlRepository = new FileSystemXmlRepository(keys, logs);
         });
         return builder;
     }

@@ -22,6 +22,10 @@ public sealed class ClientModel(GrainRuntime runtime, ClientLinks links) : WebPa
     public CohortState? Cohort { get; private set; }
     public IReadOnlyList<TimelineEvent> Events { get; private set; } = [];
 
+    /// <summary>Set after the session form redirected here.</summary>
+    [BindProperty(SupportsGet = true)]
+    public bool Logged { get; set; }
+
     /// <summary>A link issued just now: shown once, like the API shows it once.</summary>
     public (string Url, DateTimeOffset ExpiresAt)? NewLink { get; private set; }
 

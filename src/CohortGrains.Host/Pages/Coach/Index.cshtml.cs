@@ -6,6 +6,8 @@ using CohortGrains.Host.Programs;
 using CohortGrains.Host.Web;
 using CohortGrains.Runtime;
 using CohortGrains.Runtime.Storage;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Mvc;
 
 namespace CohortGrains.Host.Pages.Coach;
 
@@ -39,5 +41,15 @@ public sealed class IndexModel(GrainRuntime runtime) : WebPageModel(runtime)
         // Running cohorts first, then drafts, then ended ones; by name within each.
         Cohorts = cards.OrderBy(c => c.Board.Lifecycle switch { "active" => 0, "draft" => 1, _ => 2 })
             .ThenBy(c => c.Board.Name, StringComparer.OrdinalIgnoreCase).ToList();
+    }
+
+    /// <summary>
+    /// Signing out is a staff page's form: its antiforgery token belongs to the signed-in coach, so it must come back to a
+    /// page that knows them (the anonymous sign-in page would see a stranger and refuse the token).
+    /// </summary>
+    public async Task<IActionResult> OnPostSignOutAsync()
+    {
+        await HttpContext.SignOutAsync(WebUi.CoachCookie);
+        return LocalRedirect("/?signedOut=true");
     }
 }

@@ -66,11 +66,24 @@ public sealed class LogSessionModel(GrainRuntime runtime) : WebPageModel(runtime
         return part switch
         {
             "What" => new FieldView($"item-{row}-what", name, "What will they do?", item.What, Errors[name] ?? Errors[$"Items[{row}]"], MaxLength: 300,
-                Required: row == 0, Help: row == 0 ? "Observable: “Make two prospecting calls”, not “be more confident”." : null),
+                Required: row == 0, AlsoDescribedBy: Hints.ContainsKey(row) ? $"item-{row}-hint" : null),
             "ByWhen" => new FieldView($"item-{row}-by", name, "By when", item.ByWhen, Errors[name], Type: "date"),
             _ => new FieldView($"item-{row}-notice", name, "What to notice", item.Notice, Errors[name], MaxLength: 300),
         };
     }
+
+    /// <summary>The error summary's entries: each field's label and message, linked to the input.</summary>
+    public IEnumerable<(string Id, string Label, string Message)> ErrorLinks()
+    {
+        for (var row = 0; row < Items.Count; row++)
+            foreach (var part in new[] { "What", "ByWhen", "Notice" })
+                if (ItemField(row, part) is { Error: { } message } field) yield return (field.Id, $"Action {row + 1}: {field.Label}", message);
+        foreach (var (part, label) in NoteParts)
+            if (Errors["Note." + part] is { } message) yield return ($"note-{part.ToLowerInvariant()}", label, message);
+    }
+
+    public static readonly (string Part, string Label)[] NoteParts =
+        [("Focus", "Focus"), ("Insight", "Insight"), ("AgreedAction", "Agreed action"), ("Obstacle", "Likely obstacle"), ("FollowUp", "Follow-up point")];
 
     public FieldView NoteField(string part, string label, string? value) =>
         new($"note-{part.ToLowerInvariant()}", "Note." + part, label, value, Errors["Note." + part], Multiline: true, Required: true);

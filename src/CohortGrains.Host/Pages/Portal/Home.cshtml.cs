@@ -7,6 +7,7 @@ using CohortGrains.Host.Infrastructure;
 using CohortGrains.Host.Portal;
 using CohortGrains.Host.Web;
 using CohortGrains.Runtime;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 
@@ -95,6 +96,13 @@ public sealed class HomeModel(GrainRuntime runtime) : WebPageModel(runtime)
             if (call is GrainCall<ClientLoopState>.Rejected r) return Rejected("settings", message is ContactPreferencesChanged ? "quietHours" : "channels", r, null);
         }
         return LocalRedirect("/portal/home?done=settings#settings");
+    }
+
+    /// <summary>Ends the portal session on this device; the link itself keeps working until it expires or is revoked.</summary>
+    public async Task<IActionResult> OnPostSignOutAsync()
+    {
+        await HttpContext.SignOutAsync(WebUi.ClientCookie);
+        return LocalRedirect("/portal?signedOut=true");
     }
 
     public string? DoneText => Done switch

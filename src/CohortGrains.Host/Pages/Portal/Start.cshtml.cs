@@ -40,10 +40,4 @@ public sealed class StartModel(GrainRuntime runtime, OperatorKey operatorKey, Cl
         State = signedOut ? "signed-out" : null;
         return Page();
     }
-
-    public async Task<IActionResult> OnPostSignOutAsync()
-    {
-        await HttpContext.SignOutAsync(WebUi.ClientCookie);
-        return LocalRedirect("/portal?signedOut=true");
-    }
 }
