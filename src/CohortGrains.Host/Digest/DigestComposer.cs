@@ -12,15 +12,15 @@ using Microsoft.Extensions.Options;
 
 namespace CohortGrains.Host.Digest;
 
-/// <summary>Where links in messages point. The UI can take these over; until then they open the API.</summary>
+/// <summary>Where links in messages point: the web UI's pages, which a coach opens from their mail signed in (or after signing in).</summary>
 public sealed class LinkOptions
 {
     /// <summary>The public address of the service, without a trailing slash.</summary>
     public string BaseUrl { get; set; } = "http://127.0.0.1:5080";
     /// <summary>The roster of a cohort; {cohortId} is replaced.</summary>
-    public string RosterUrl { get; set; } = "{base}/api/v1/cohorts/{cohortId}/clients";
+    public string RosterUrl { get; set; } = "{base}/coach/cohorts/{cohortId}/roster";
     /// <summary>One client's timeline; {clientId} is replaced.</summary>
-    public string ClientUrl { get; set; } = "{base}/api/v1/clients/{clientId}/timeline";
+    public string ClientUrl { get; set; } = "{base}/coach/clients/{clientId}/timeline";
 
     public string Roster(string cohortId) => RosterUrl.Replace("{base}", BaseUrl.TrimEnd('/'), StringComparison.Ordinal).Replace("{cohortId}", cohortId, StringComparison.Ordinal);
     public string Client(string clientId) => ClientUrl.Replace("{base}", BaseUrl.TrimEnd('/'), StringComparison.Ordinal).Replace("{clientId}", clientId, StringComparison.Ordinal);
