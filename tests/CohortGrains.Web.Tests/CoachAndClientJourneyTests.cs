@@ -146,9 +146,14 @@ public sealed class CoachAndClientJourneyTests(BrowserFixture browser) : IDispos
         await _host.PumpAsync();
         await page.GetByRole(AriaRole.Link, new() { Name = "Overview" }).ClickAsync();
         await Expect(page.Locator(".kpi", new() { HasText = "Catch rate" }).Locator(".kpi-value")).ToHaveTextAsync("67%");
-        await Expect(page.Locator("svg.chart .xlabels text")).ToHaveTextAsync(["W1", "W2", "W3 (so far)"]);
+        await Expect(page.Locator("svg.chart-wide .xlabels text")).ToHaveTextAsync(["W1", "W2", "W3 (so far)"]);
         await coach.AssertAccessibleAsync();
         var overviewShot = await coach.ScreenshotAsync("overview");
+        // The same pages on a phone: one column, the chart's labels readable.
+        await page.SetViewportSizeAsync(BrowserUser.Phone.Width, BrowserUser.Phone.Height);
+        await coach.ScreenshotAsync("overview-phone");
+        await page.GotoAsync(_host.BaseUrl + $"/coach/cohorts/{world.CohortId}/roster");
+        await coach.ScreenshotAsync("roster-phone");
 
         coach.AssertNoErrors();
         ava.AssertNoErrors();

@@ -60,7 +60,8 @@ public static class CohortTrends
 public sealed record TrendChart(int Width, int Height, int Left, int Top, int PlotWidth, int PlotHeight, IReadOnlyList<TrendChart.Axis> XLabels,
     IReadOnlyList<TrendChart.Line> Lines, IReadOnlyList<WeekPoint> Weeks)
 {
-    public sealed record Axis(double X, string Label);
+    /// <param name="Anchor">SVG text-anchor: the first and last labels hug the plot's edges so they are never cut off.</param>
+    public sealed record Axis(double X, string Label, string Anchor);
     public sealed record Dot(double X, double Y, string Title);
     /// <param name="Segments">"x,y x,y …" runs of consecutive weeks with a value (a week without one breaks the line).</param>
     public sealed record Line(string Key, string Name, IReadOnlyList<string> Segments, IReadOnlyList<Dot> Dots);
@@ -73,9 +74,10 @@ public sealed record TrendChart(int Width, int Height, int Left, int Top, int Pl
         ("catch", "Catch rate", w => w.CatchRate),
     ];
 
-    public static TrendChart From(IReadOnlyList<WeekPoint> weeks)
+    /// <summary>Wide for a desktop card; <paramref name="narrow"/> for a phone, where the same data needs another shape, not just a smaller one.</summary>
+    public static TrendChart From(IReadOnlyList<WeekPoint> weeks, bool narrow = false)
     {
-        const int width = 960, height = 260, left = 44, top = 14, right = 40, bottom = 30;
+        var (width, height, left, top, right, bottom) = narrow ? (360, 230, 38, 12, 8, 28) : (960, 260, 44, 14, 16, 30);
         var plotWidth = width - left - right;
         var plotHeight = height - top - bottom;
         double X(int i) => weeks.Count == 1 ? left + plotWidth / 2.0 : left + i * (double)plotWidth / (weeks.Count - 1);
@@ -102,7 +104,8 @@ public sealed record TrendChart(int Width, int Height, int Left, int Top, int Pl
             return new Line(m.Key, m.Name, segments, dots);
         }).ToList();
         var labels = weeks.Select((w, i) => new Axis(Math.Round(X(i), 1),
-            "W" + w.Week.ToString(System.Globalization.CultureInfo.InvariantCulture) + (w.InProgress ? " (so far)" : ""))).ToList();
+            "W" + w.Week.ToString(System.Globalization.CultureInfo.InvariantCulture) + (w.InProgress ? " (so far)" : ""),
+            weeks.Count == 1 ? "middle" : i == 0 ? "start" : i == weeks.Count - 1 ? "end" : "middle")).ToList();
         return new TrendChart(width, height, left, top, plotWidth, plotHeight, labels, lines, weeks);
     }
 

@@ -14,7 +14,8 @@ namespace CohortGrains.Host.Pages.Coach;
 /// <summary>Every cohort of the coach (all of the org's for an admin): the dashboard's figures and their weekly trend.</summary>
 public sealed class IndexModel(GrainRuntime runtime) : WebPageModel(runtime)
 {
-    public sealed record CohortCard(CohortDashboard Board, string CoachName, TrendChart? Trend);
+    /// <param name="Trend">The chart for wide screens; <paramref name="NarrowTrend"/> the same weeks shaped for a phone.</param>
+    public sealed record CohortCard(CohortDashboard Board, string CoachName, TrendChart? Trend, TrendChart? NarrowTrend);
 
     public IReadOnlyList<CohortCard> Cohorts { get; private set; } = [];
 
@@ -36,7 +37,8 @@ public sealed class IndexModel(GrainRuntime runtime) : WebPageModel(runtime)
         foreach (var board in dashboard.Cohorts)
         {
             var weeks = CohortTrends.Weekly(await ArcHttp.CohortClientsAsync(Runtime, OrgId, board.CohortId, ct), Now);
-            cards.Add(new CohortCard(board, coachNames.GetValueOrDefault(board.CoachId) ?? "", weeks.Count == 0 ? null : TrendChart.From(weeks)));
+            cards.Add(new CohortCard(board, coachNames.GetValueOrDefault(board.CoachId) ?? "",
+                weeks.Count == 0 ? null : TrendChart.From(weeks), weeks.Count == 0 ? null : TrendChart.From(weeks, narrow: true)));
         }
         // Running cohorts first, then drafts, then ended ones; by name within each.
         Cohorts = cards.OrderBy(c => c.Board.Lifecycle switch { "active" => 0, "draft" => 1, _ => 2 })
