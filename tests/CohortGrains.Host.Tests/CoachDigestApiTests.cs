@@ -50,8 +50,8 @@ public sealed class CoachDigestApiTests : IDisposable
         Assert.Equal(("maya@northstar.example", new DateTimeOffset(2026, 3, 10, 11, 0, 0, TimeSpan.Zero)),
             (latest["recipient"]!.GetValue<string>(), latest["createdAt"]!.GetValue<DateTimeOffset>()));
         var body = latest["body"]!.GetValue<string>();
-        Assert.Contains($"Leadership Launch (meets Tue 10 Mar) — roster: https://app.northstar.example/api/v1/cohorts/{org.CohortId}/clients", body);
-        Assert.Contains($"  - Ava Brooks (stuck): rated 2 on Sun: 'stuck on pricing' — https://app.northstar.example/api/v1/clients/{ava}/timeline", body);
+        Assert.Contains($"Leadership Launch (meets Tue 10 Mar) — roster: https://app.northstar.example/coach/cohorts/{org.CohortId}/roster", body);
+        Assert.Contains($"  - Ava Brooks (stuck): rated 2 on Sun: 'stuck on pricing' — https://app.northstar.example/coach/clients/{ava}/timeline", body);
         Assert.Contains("  - Ben Costa (silent): no reply to the check-in sent Sun", body);
         Assert.Contains("  - Cy Diaz (late): action overdue since Thu 5 Mar", body);
         Assert.True(body.IndexOf("Ava Brooks", StringComparison.Ordinal) < body.IndexOf("Ben Costa", StringComparison.Ordinal));

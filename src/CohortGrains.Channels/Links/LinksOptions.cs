@@ -31,10 +31,10 @@ public sealed class LinksOptions
     public int MaxLifetimeHours { get; set; } = 30 * 24;
 
     /// <summary>The roster of a cohort, in coach digests; {base} is PublicBaseUrl, {cohortId} is replaced.</summary>
-    public string RosterUrl { get; set; } = "{base}/api/v1/cohorts/{cohortId}/clients";
+    public string RosterUrl { get; set; } = "{base}/coach/cohorts/{cohortId}/roster";
 
     /// <summary>One client's timeline, in coach digests; {base} is PublicBaseUrl, {clientId} is replaced.</summary>
-    public string ClientUrl { get; set; } = "{base}/api/v1/clients/{clientId}/timeline";
+    public string ClientUrl { get; set; } = "{base}/coach/clients/{clientId}/timeline";
 
     public string Roster(string baseUrl, string cohortId) =>
         RosterUrl.Replace("{base}", baseUrl.TrimEnd('/'), StringComparison.Ordinal).Replace("{cohortId}", cohortId, StringComparison.Ordinal);

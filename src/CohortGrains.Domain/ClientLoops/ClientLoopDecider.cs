@@ -46,6 +46,8 @@ public static partial class ClientLoopDecider
             ReflectionSubmitted m => OnReflection(state, m, now),
             FeedbackSubmitted m => OnFeedback(state, m, now),
             EraseClient => ClientErasure.Tombstone(state, now),
+            CoachMessageSent m => OnCoachMessage(state, m, now),
+            ContactPreferencesChanged m => OnPreferences(state, m, now),
             _ => throw new ArgumentOutOfRangeException(nameof(message), message.GetType().Name),
         };
     }

@@ -23,6 +23,8 @@ namespace CohortGrains.Domain.ClientLoops;
 [JsonDerivedType(typeof(ReflectionSubmitted), "reflectionSubmitted")]
 [JsonDerivedType(typeof(FeedbackSubmitted), "feedbackSubmitted")]
 [JsonDerivedType(typeof(EraseClient), "eraseClient")]
+[JsonDerivedType(typeof(CoachMessageSent), "coachMessageSent")]
+[JsonDerivedType(typeof(ContactPreferencesChanged), "contactPreferencesChanged")]
 public abstract record ClientLoopMessage;
 
 public sealed record Enroll(
@@ -98,3 +100,15 @@ public sealed record FeedbackSubmitted(FeedbackKind Kind, ImmutableList<ArcAnswe
 
 /// <summary>Erase the client's personal data: the state becomes a tombstone and the loop stops for good.</summary>
 public sealed record EraseClient : ClientLoopMessage;
+
+/// <summary>
+/// The coach writes to the client in their own words (answering an escalation): one touch through the outbox, by the
+/// channel asked for when the client can be reached on it. Not a nudge: it does not count toward the weekly cap; SMS
+/// and email still wait out the client's quiet hours in the outbox.
+/// </summary>
+/// <param name="MessageId">Chosen by the sender (a form's request id): the same id sends one message however often it arrives.</param>
+/// <param name="Channel">The channel asked for (null: SMS, falling back to email, then the portal).</param>
+public sealed record CoachMessageSent(string MessageId, string Text, Channel? Channel) : ClientLoopMessage;
+
+/// <summary>The client changed when we may contact them (portal settings): quiet hours and/or the preferred hour.</summary>
+public sealed record ContactPreferencesChanged(QuietHours? QuietHours, int? PreferredHour) : ClientLoopMessage;

@@ -29,28 +29,35 @@ public static class CheckInsApi
         // Who may answer for this client is settled before the body is looked at: strangers learn nothing from validation.
         if (await ClientsApi.FindAsync(runtime, http, clientId, ct) is null) return ClientsApi.Problem(null, clientId);
         var v = new Validation();
-        var text = v.Text(body?.Text, "text", MaxReplyLength, required: false);
-        if (body?.Rating is { } r && r is < 1 or > 5) v.Add("rating", "must be between 1 and 5");
-        if (body?.Rating is null && text is null) v.Add("rating", "a reply needs a rating (1–5) or some text");
-        if (body?.PromptId is { } p && !Ids.LooksValid(p)) v.Add("promptId", "is not a prompt id");
-        Channel? channel = body?.Channel?.Trim().ToLowerInvariant() switch
-        {
-            null or "" or "inapp" or "portal" => Channel.InApp,
-            "sms" => Channel.Sms,
-            "email" => Channel.Email,
-            _ => null,
-        };
-        if (channel is null) v.Add("channel", "must be sms, email or inapp");
+        var message = Parse(v, body?.Rating, body?.Text, body?.PromptId, body?.Channel);
         if (!v.IsValid) return v.Problem();
 
-        var call = await ClientsApi.CallAsync(runtime, http, clientId, new CheckInReplied(body!.Rating, text, body.PromptId, channel!.Value), ct);
-        if (call is not GrainCall<ClientLoopState>.Ok ok) return ClientsApi.Problem(call, clientId, body.PromptId is null ? "rating" : "promptId");
+        var call = await ClientsApi.CallAsync(runtime, http, clientId, message!, ct);
+        if (call is not GrainCall<ClientLoopState>.Ok ok) return ClientsApi.Problem(call, clientId, message!.PromptId is null ? "rating" : "promptId");
         var reply = ok.State.Replies[^1];
         return TypedResults.Ok(new ReplyResponse(reply.Id, reply.PromptId, reply.Rating, reply.Route.ToString().ToLowerInvariant() switch
         {
             "ontrack" => "on-track",
             var other => other,
         }, ok.State.Status.ToWire(), ok.State.StatusDetail));
+    }
+
+    /// <summary>A reply as the API and the portal's check-in form read it (rating 1–5 and/or text), each problem a field error.</summary>
+    public static CheckInReplied? Parse(Validation v, int? rating, string? text, string? promptId, string? channel)
+    {
+        var words = v.Text(text, "text", MaxReplyLength, required: false);
+        if (rating is { } r && r is < 1 or > 5) v.Add("rating", "must be between 1 and 5");
+        if (rating is null && words is null) v.Add("rating", "a reply needs a rating (1–5) or some text");
+        if (promptId is { } p && !Ids.LooksValid(p)) v.Add("promptId", "is not a prompt id");
+        Channel? chosen = channel?.Trim().ToLowerInvariant() switch
+        {
+            null or "" or "inapp" or "portal" => Channel.InApp,
+            "sms" => Channel.Sms,
+            "email" => Channel.Email,
+            _ => null,
+        };
+        if (chosen is null) v.Add("channel", "must be sms, email or inapp");
+        return v.IsValid ? new CheckInReplied(rating, words, promptId, chosen!.Value) : null;
     }
 
     private static Task<IResult> CompleteActionAsync(string clientId, string itemId, HttpContext http, GrainRuntime runtime, CancellationToken ct) =>

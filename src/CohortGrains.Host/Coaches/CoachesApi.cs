@@ -138,15 +138,27 @@ public static class CoachesApi
     {
         if (!Ids.LooksValid(coachId) || !Ids.LooksValid(alertId) || !Access.CanSeeCoach(http.User, coachId)) return Problems.NotFound("alert not found");
         var v = new Validation();
-        var note = v.Text(body?.Note, "note", 2000, required: false);
+        var note = v.Text(body?.Note, "note", MaxHandledNoteLength, required: false);
         if (!v.IsValid) return v.Problem();
-        var call = await runtime.SendAsync<CoachState>(Id(http.User.OrgId(), coachId), new HandleAlert(alertId, note),
-            [Audit.Entry(http, "alert.handled", "coach", coachId, alertId)], ct);
+        var call = await HandleAsync(runtime, http, coachId, alertId, note, ct);
         return call switch
         {
             GrainCall<CoachState>.Ok ok => TypedResults.Ok(AlertResponse.From(ok.State.Alerts.First(a => a.Id == alertId))),
             GrainCall<CoachState>.Rejected r => Problems.FromRejection(r),
-            _ => throw new InvalidOperationException(),
+            _ => Problems.NotFound("alert not found"),
         };
+    }
+
+    public const int MaxHandledNoteLength = 2000;
+
+    /// <summary>
+    /// Marks an alert handled on behalf of the caller, audited in the same turn (the API and the alert inbox page both
+    /// come here). Null when the caller may not see the coach: "not found".
+    /// </summary>
+    internal static async Task<GrainCall<CoachState>?> HandleAsync(GrainRuntime runtime, HttpContext http, string coachId, string alertId, string? note, CancellationToken ct)
+    {
+        if (!Ids.LooksValid(coachId) || !Ids.LooksValid(alertId) || !Access.CanSeeCoach(http.User, coachId)) return null;
+        return await runtime.SendAsync<CoachState>(Id(http.User.OrgId(), coachId), new HandleAlert(alertId, note),
+            [Audit.Entry(http, "alert.handled", "coach", coachId, alertId)], ct);
     }
 }

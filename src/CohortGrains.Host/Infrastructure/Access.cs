@@ -39,11 +39,13 @@ public static class Access
         CanManageClient(user, client) || (ClientOf(user) is { } self && self == client.ClientId);
 
     /// <summary>
-    /// A client reports their own progress and words (replies, completed actions, reflections, midpoint and closing
-    /// answers), which staff may also record for them; everything else is staff's.
+    /// A client reports their own progress (replies, completed actions, reflections, feedback) and decides how they are
+    /// contacted (consent, quiet hours); everything else is staff's.
     /// </summary>
     public static bool MaySend(ClaimsPrincipal user, ClientLoopState client, ClientLoopMessage message) =>
-        message is CheckInReplied or ActionItemCompleted or ReflectionSubmitted or FeedbackSubmitted ? CanSeeClient(user, client) : CanManageClient(user, client);
+        message is CheckInReplied or ActionItemCompleted or ReflectionSubmitted or FeedbackSubmitted or ChannelOptedOut or ChannelOptedIn or ContactPreferencesChanged
+            ? CanSeeClient(user, client)
+            : CanManageClient(user, client);
 
     /// <summary>The actor of audit entries: a coach or client by their id, an admin by the key they used.</summary>
     public static (string Role, string Id) Actor(ClaimsPrincipal user)
@@ -86,6 +88,8 @@ public static class Audit
             ChannelOptedOut o => ("consent.opted-out", o.Channel.ToString().ToLowerInvariant()),
             ChannelOptedIn o => ("consent.opted-in", o.Channel.ToString().ToLowerInvariant()),
             EraseClient => ("client.erased", null),
+            CoachMessageSent m => ("message.sent", ClientLoopDecider.CoachMessageTouchId(m.MessageId)),
+            ContactPreferencesChanged => ("preferences.changed", null),
             _ => ((string?)null, (string?)null),
         };
         return action is null ? null : Entry(http, action, "client", clientId, detail);

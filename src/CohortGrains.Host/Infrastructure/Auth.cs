@@ -67,27 +67,50 @@ public sealed class ApiKeyAuthenticationHandler(
     {
         var key = ReadKey();
         if (key is null) return AuthenticateResult.NoResult();
-        if (key.Length > 512) return AuthenticateResult.Fail("malformed key");
-        var now = clock.GetUtcNow();
+        var (who, failure) = await ResolveAsync(store, operatorKey, links, key, clock.GetUtcNow(), Context.RequestAborted);
+        return who is null
+            ? AuthenticateResult.Fail(failure!)
+            : AuthenticateResult.Success(new AuthenticationTicket(who.ToPrincipal(SchemeName), SchemeName));
+    }
+
+    /// <summary>
+    /// Who a presented key or link is, or why it is refused. The one lookup behind both the API's bearer keys and the
+    /// web UI's sign-in (which trades a key for a cookie carrying the same claims), so the two can never disagree.
+    /// </summary>
+    public static async Task<(ResolvedCredential? Who, string? Failure)> ResolveAsync(
+        IGrainStore store, OperatorKey operatorKey, ClientLinks links, string key, DateTimeOffset now, CancellationToken ct)
+    {
+        if (key.Length > 512) return (null, "malformed key");
 
         if (operatorKey.Matches(key))
-            return Success(Roles.Operator, org: null, subject: "operator", keyId: "operator");
+            return (new ResolvedCredential(Roles.Operator, null, "operator", "operator", null, null), null);
 
         if (key.StartsWith(ClientLinks.Prefix, StringComparison.Ordinal))
         {
             // A forged or expired link is refused here, without a store round trip.
-            if (links.Verify(key, now) is not { } link) return AuthenticateResult.Fail("invalid or expired link");
-            var row = await store.FindApiKeyAsync(ApiKeys.Hash(key), Context.RequestAborted);
+            if (links.Verify(key, now) is not { } link) return (null, "invalid or expired link");
+            var row = await store.FindApiKeyAsync(ApiKeys.Hash(key), ct);
             if (row is null || !row.IsActiveAt(now) || row.Role != Roles.Client || row.OrgId != link.OrgId || row.SubjectId != link.ClientId)
-                return AuthenticateResult.Fail("revoked link");
-            return Success(Roles.Client, row.OrgId, row.SubjectId, row.KeyId);
+                return (null, "revoked link");
+            return (new ResolvedCredential(Roles.Client, row.OrgId, row.SubjectId, row.KeyId, row.KeyHash, link.ExpiresAt), null);
         }
 
-        var record = await store.FindApiKeyAsync(ApiKeys.Hash(key), Context.RequestAborted);
+        var record = await store.FindApiKeyAsync(ApiKeys.Hash(key), ct);
         // A key row with the client role is only ever a link: it must come in through the signed path above.
         if (record is null || !record.IsActiveAt(now) || record.Role == Roles.Client)
-            return AuthenticateResult.Fail("unknown, expired or revoked key");
-        return Success(record.Role, record.OrgId, record.SubjectId, record.KeyId);
+            return (null, "unknown, expired or revoked key");
+        return (new ResolvedCredential(record.Role, record.OrgId, record.SubjectId, record.KeyId, record.KeyHash, record.ExpiresAt), null);
+    }
+
+    /// <summary>
+    /// Whether a credential resolved earlier (and remembered by its hash, as a web session does) still authenticates:
+    /// the same row checks as <see cref="ResolveAsync"/>, so revoking a key or link ends the sessions made from it.
+    /// </summary>
+    public static async Task<bool> StillValidAsync(IGrainStore store, ResolvedCredential who, DateTimeOffset now, CancellationToken ct)
+    {
+        if (who.KeyHash is null) return false;
+        var row = await store.FindApiKeyAsync(who.KeyHash, ct);
+        return row is not null && row.IsActiveAt(now) && row.Role == who.Role && row.OrgId == who.OrgId && row.SubjectId == who.SubjectId;
     }
 
     private string? ReadKey()
@@ -98,14 +121,22 @@ public sealed class ApiKeyAuthenticationHandler(
         return apiKey.Length > 0 ? apiKey.Trim() : null;
     }
 
-    private AuthenticateResult Success(string role, string? org, string? subject, string keyId)
+}
+
+/// <summary>What a valid key or link says about its holder: the claims every authenticated request carries.</summary>
+/// <param name="KeyHash">The stored hash of the key or link (never the key): lets a web session be re-checked against revocation.</param>
+/// <param name="ExpiresAt">When the key or link stops authenticating, if ever.</param>
+public sealed record ResolvedCredential(string Role, string? OrgId, string? SubjectId, string KeyId, string? KeyHash, DateTimeOffset? ExpiresAt)
+{
+    public IEnumerable<Claim> Claims()
     {
-        var claims = new List<Claim> { new(ClaimTypes.Role, role), new(ClaimNames.KeyId, keyId) };
-        if (org is not null) claims.Add(new Claim(ClaimNames.Org, org));
-        if (subject is not null) claims.Add(new Claim(ClaimNames.Subject, subject));
-        var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName));
-        return AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
+        yield return new Claim(ClaimTypes.Role, Role);
+        yield return new Claim(ClaimNames.KeyId, KeyId);
+        if (OrgId is not null) yield return new Claim(ClaimNames.Org, OrgId);
+        if (SubjectId is not null) yield return new Claim(ClaimNames.Subject, SubjectId);
     }
+
+    public ClaimsPrincipal ToPrincipal(string authenticationType) => new(new ClaimsIdentity(Claims(), authenticationType));
 }
 
 /// <summary>Holds the operator key (configured, or generated once and saved beside the database).</summary>

@@ -9,8 +9,10 @@ using CohortGrains.Host.Orgs;
 using CohortGrains.Host.Security;
 using CohortGrains.Host.Sessions;
 using CohortGrains.Host.Links;
+using CohortGrains.Host.Messages;
 using CohortGrains.Host.Touches;
 using CohortGrains.Host.Webhooks;
+using CohortGrains.Host.Web;
 
 namespace CohortGrains.Host.Infrastructure;
 
@@ -24,6 +26,7 @@ public static class Endpoints
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseSecurity();
+        app.UseWebUi();
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseAntiforgery();
@@ -40,6 +43,7 @@ public static class Endpoints
             .MapClients()
             .MapSessions()
             .MapCheckIns()
+            .MapMessages()
             .MapDashboard()
             .MapTouches()
             .MapProgramArcFeatures()
@@ -48,6 +52,8 @@ public static class Endpoints
         // Outside /api/v1 and its API keys: Twilio signs its webhooks, email links carry signed tokens.
         app.MapGroup("/webhooks").MapTwilioWebhooks();
         app.MapEmailLinks();
+        // The coach dashboard (/ and /coach…) and the client portal (/portal…), server-rendered.
+        app.MapWebUi();
 
         // /health/live, /health/ready, /metrics, /openapi/v1.json
         app.MapOperations();

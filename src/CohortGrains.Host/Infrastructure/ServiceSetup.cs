@@ -2,6 +2,7 @@ using System.Text.Json.Serialization;
 using CohortGrains.Channels;
 using CohortGrains.Host.Cluster;
 using CohortGrains.Host.Observability;
+using CohortGrains.Host.Web;
 using CohortGrains.Runtime;
 using CohortGrains.Runtime.Channels;
 using CohortGrains.Runtime.Grains;
@@ -50,6 +51,7 @@ public static class ServiceSetup
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 1024 * 1024);
         builder.AddOperations();
         builder.AddSecurity();
+        builder.AddWebUi();
         return builder;
     }
 

@@ -44,11 +44,17 @@ public static class PortalApi
         var orgId = http.User.OrgId();
         var s = await ArcHttp.ClientAsync(runtime, http, clientId, ct);
         if (s is null) return ArcHttp.ClientNotFound(clientId);
+        return TypedResults.Ok(await ViewAsync(runtime, orgId, s, ct));
+    }
+
+    /// <summary>What the portal shows a client: the endpoint above and the portal page both build it here.</summary>
+    public static async Task<PortalView> ViewAsync(GrainRuntime runtime, string orgId, ClientLoopState s, CancellationToken ct)
+    {
         // The coach's norms as they are now (the welcome carried those of enrolment day).
         var coach = await runtime.GetAsync<CoachState>(CoachesApi.Id(orgId, s.CoachId), ct);
         var norms = coach?.Norms ?? s.Norms;
         bool Open(string touchId, FeedbackKind kind) => s.Touches.Any(t => t.Id == touchId) && !s.Feedback.Any(f => f.Kind == kind);
-        return TypedResults.Ok(new PortalView(
+        return new PortalView(
             s.ClientId, s.Profile.Name, s.Status.ToWire(),
             new PortalCoach(s.CoachId, coach?.Name ?? s.CoachName, norms is null ? null : NormsView.From(norms, coach?.Name ?? s.CoachName)),
             s.CurrentSession?.NextSessionAt, s.OpenPromptId,
@@ -57,6 +63,6 @@ public static class PortalApi
             new ArcQuestionsResponse(
                 ProgramArc.MidpointQuestions.Select(q => new QuestionView(q.Key, q.Text)).ToList(),
                 ProgramArc.ClosingQuestions.Select(q => new QuestionView(q.Key, q.Text)).ToList()),
-            ProgramArcApi.Summarize(s)));
+            ProgramArcApi.Summarize(s));
     }
 }

@@ -48,6 +48,20 @@ public static class ClientPrivacyApi
         if (hours < 1 || hours > links.Options.MaxLifetimeHours) v.Add("expiresInHours", $"must be between 1 and {links.Options.MaxLifetimeHours}");
         if (!v.IsValid) return v.Problem();
 
+        var (token, record) = await IssueLinkAsync(runtime, http, links, clientId, hours, ct);
+        var expiresAt = record.ExpiresAt!.Value;
+        return TypedResults.Created($"/api/v1/keys/{record.KeyId}", new LinkResponse(record.KeyId, links.UrlFor(token), token, expiresAt,
+            "Send the URL to the client only; it is shown once. Revoke it with DELETE /api/v1/keys/{linkId}, or all of the client's links with DELETE /api/v1/clients/{id}/links."));
+    }
+
+    /// <summary>
+    /// Issues a link for a client the caller may see (checked by the caller of this method), stores it hashed and
+    /// audits it: the API and the client's page in the web UI both come here.
+    /// </summary>
+    internal static async Task<(string Token, ApiKeyRecord Record)> IssueLinkAsync(GrainRuntime runtime, HttpContext http, ClientLinks links, string clientId, int hours,
+        CancellationToken ct)
+    {
+        var orgId = http.User.OrgId();
         var now = runtime.Clock.GetUtcNow();
         // Whole seconds: the token carries its expiry in unix seconds, and the row must say the same.
         var expiresAt = DateTimeOffset.FromUnixTimeSeconds(now.AddHours(hours).ToUnixTimeSeconds());
@@ -55,8 +69,7 @@ public static class ClientPrivacyApi
         var record = new ApiKeyRecord(ApiKeys.Hash(token), token[..10], orgId, Roles.Client, clientId, "client link", now, null) { ExpiresAt = expiresAt };
         await runtime.Store.CreateApiKeyAsync(record, ct);
         await runtime.Store.AppendAuditAsync([Audit.Entry(http, "link.issued", "client", clientId, record.KeyId)], now, ct);
-        return TypedResults.Created($"/api/v1/keys/{record.KeyId}", new LinkResponse(record.KeyId, links.UrlFor(token), token, expiresAt,
-            "Send the URL to the client only; it is shown once. Revoke it with DELETE /api/v1/keys/{linkId}, or all of the client's links with DELETE /api/v1/clients/{id}/links."));
+        return (token, record);
     }
 
     private static async Task<Results<Ok<RevokedLinksResponse>, ProblemHttpResult>> RevokeLinksAsync(string clientId, HttpContext http, GrainRuntime runtime, CancellationToken ct)

@@ -24,6 +24,13 @@ public sealed class EndpointPolicyTests : IDisposable
     public static readonly string[] AnonymousPrefixes =
         ["/health/", "/webhooks/", "/metrics", "/openapi/", "/r/", "/unsubscribe/", "/api/v1/events/session-completed"];
 
+    /// <summary>
+    /// Web pages anyone may open, by exact route (never a prefix: the pages under them need a session). The sign-in page
+    /// takes a key and shows nothing without one; the magic-link landing page trades the signed, revocable token in its
+    /// query for a session and, without one, only says how to get a link.
+    /// </summary>
+    public static readonly string[] AnonymousPages = ["/", "/portal"];
+
     private readonly TestHost _host = new();
 
     public void Dispose() => _host.Dispose();
@@ -35,6 +42,7 @@ public sealed class EndpointPolicyTests : IDisposable
         endpoints.Where(e => e.AllowsAnonymous && !IsAllowListed(e)).Select(e => e.ToString());
 
     public static bool IsAllowListed(ApiEndpoint e) =>
+        AnonymousPages.Contains(e.Route, StringComparer.OrdinalIgnoreCase) ||
         AnonymousPrefixes.Any(p => (e.Route + "/").StartsWith(p.TrimEnd('/') + "/", StringComparison.OrdinalIgnoreCase));
 
     [Fact]
