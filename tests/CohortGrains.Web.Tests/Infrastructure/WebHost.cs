@@ -43,7 +43,7 @@ public sealed class WebHost : WebApplicationFactory<Program>
         builder.UseSetting("Workers:Enabled", "false");
         builder.UseSetting("RateLimiting:Enabled", "false");
         builder.UseSetting("Web:RequireSecureCookies", "false");
-        builder.UseSetting("Links:PortalUrl", $"http://localhost:{_port}/portal");
+        builder.UseSetting("PublicBaseUrl", BaseUrl);
         builder.ConfigureServices(services =>
         {
             services.RemoveAll<TimeProvider>();
