@@ -167,6 +167,29 @@ public class CadenceTests
     }
 
     [Fact]
+    public void ATouchTimerFiringMoreThanADayLateIsRecordedAsSkippedNotSent()
+    {
+        // The cluster was down from Tuesday night: the day-2 nudge planned for Wed 09:00 fires on Thursday afternoon.
+        var loop = LoopScenario.AfterSession();
+
+        var d = loop.Fire("touch:1:day2", A.T("2026-06-04T18:00Z"));
+
+        Assert.DoesNotContain(d.Effects, e => e is SendTouch);
+        var skipped = Assert.Single(d.State!.Touches, t => t.TouchpointKey == "day2");
+        Assert.Contains("more than a day late", skipped.SkippedBecause);
+    }
+
+    [Fact]
+    public void ATouchTimerFiringHoursLateStillSends()
+    {
+        var loop = LoopScenario.AfterSession();
+
+        var d = loop.Fire("touch:1:day2", A.T("2026-06-04T12:00Z")); // 23 h after Wed 13:00Z
+
+        Assert.Contains(d.Effects, e => e is SendTouch);
+    }
+
+    [Fact]
     public void SessionNeedsOneToThreeActionItems()
     {
         var loop = LoopScenario.Enrolled();

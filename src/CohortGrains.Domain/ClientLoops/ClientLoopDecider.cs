@@ -130,15 +130,25 @@ public static partial class ClientLoopDecider
     public static DateTimeOffset? PlanTouch(ClientLoopState s, SessionRecord session, Touchpoint tp, DateTimeOffset now)
     {
         var zone = Zones.Find(s.Profile.TimeZone);
-        var sessionDate = DateOnly.FromDateTime(Zones.ToLocal(session.OccurredAt, zone));
-        var due = Zones.ToInstant(sessionDate.AddDays(tp.DayOffset), new TimeOnly(s.Profile.PreferredHour, 0), zone);
-        due = Zones.NextAllowed(due, s.QuietHours, zone);
+        var due = PlannedInstant(s, session, tp);
         if (due < now)
         {
-            if (now - due > TimeSpan.FromHours(24)) return null;
+            if (now - due > StaleAfter) return null;
             due = Zones.NextAllowed(now, s.QuietHours, zone);
         }
         return due >= session.NextSessionAt ? null : due;
+    }
+
+    /// <summary>A touch more than this late is dropped rather than sent: one missed nudge beats a burst of stale ones.</summary>
+    public static readonly TimeSpan StaleAfter = TimeSpan.FromHours(24);
+
+    /// <summary>Where the cadence puts a touchpoint: session-local date + offset at the preferred hour, out of quiet hours.</summary>
+    private static DateTimeOffset PlannedInstant(ClientLoopState s, SessionRecord session, Touchpoint tp)
+    {
+        var zone = Zones.Find(s.Profile.TimeZone);
+        var sessionDate = DateOnly.FromDateTime(Zones.ToLocal(session.OccurredAt, zone));
+        var due = Zones.ToInstant(sessionDate.AddDays(tp.DayOffset), new TimeOnly(s.Profile.PreferredHour, 0), zone);
+        return Zones.NextAllowed(due, s.QuietHours, zone);
     }
 
     private static Decision<ClientLoopState> OnReminder(ClientLoopState s, ReminderDue m, DateTimeOffset now)
@@ -172,6 +182,14 @@ public static partial class ClientLoopDecider
             return Decision<ClientLoopState>.Accept(s with { Reminders = s.Reminders.Add(reminder) }, [new ScheduleReminder(reminder, allowed)]);
 
         var touchId = $"s{sessionNumber}-{key}";
+        // The same rule as for a session logged late: a timer that fires more than a day after its planned time
+        // (the cluster was down) drops its touch, recorded as skipped so the coach sees it.
+        if (now - PlannedInstant(s, session, tp) > StaleAfter)
+        {
+            var stale = new TouchRecord(touchId, sessionNumber, key, tp.Channel, now, "", tp.AsksForReply, true,
+                "more than a day late: dropped rather than sent stale") { TemplateVersion = tp.TemplateVersion };
+            return Decision<ClientLoopState>.Accept(s with { Touches = s.Touches.Add(stale) });
+        }
         var sentThisWeek = s.Touches.Count(t => t.SkippedBecause is null && t.CountsTowardCap && t.At > now.AddDays(-7));
         if (sentThisWeek >= s.Program.WeeklyCap)
         {
