@@ -16,13 +16,15 @@ namespace CohortGrains.Host.Tests.Infrastructure;
 /// The real host in-process on its own SQLite file, with a fake clock and the workers switched off:
 /// tests move time with <see cref="Clock"/> and run due work with <see cref="PumpAsync"/>, so nothing waits on wall-clock time.
 /// </summary>
-public sealed class TestHost : WebApplicationFactory<Program>
+public class TestHost : WebApplicationFactory<Program>
 {
     public const string OperatorKey = "cg_test-operator-key-0123456789";
     private readonly string _dataDirectory = Path.Combine(Path.GetTempPath(), "cohortgrains-tests", Guid.NewGuid().ToString("N"));
 
-    /// <summary>Monday 2026-03-02 09:00 UTC unless a test says otherwise.</summary>
-    public ManualClock Clock { get; } = new(new DateTimeOffset(2026, 3, 2, 9, 0, 0, TimeSpan.Zero));
+    /// <param name="start">Where the fake clock starts: Monday 2026-03-02 09:00 UTC unless a test says otherwise.</param>
+    public TestHost(DateTimeOffset? start = null) => Clock = new ManualClock(start ?? new DateTimeOffset(2026, 3, 2, 9, 0, 0, TimeSpan.Zero));
+
+    public ManualClock Clock { get; }
 
     public Dictionary<string, string?> Settings { get; } = new();
 
