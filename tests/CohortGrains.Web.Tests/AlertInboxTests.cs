@@ -19,7 +19,7 @@ public sealed class AlertInboxTests(BrowserFixture browser) : IDisposable
         await _host.AdvanceToAsync(World.SessionEnd(1));
         await world.LogSessionsAsync(1, except: null);
         var gabe = world.Clients["Gabe Ito"];
-        await world.Coach.PostAsync($"/api/v1/clients/{gabe}/replies", new { rating = 1, text = "stuck on the budget sign-off", channel = "sms" });
+        await world.Coach.PostJsonAsync($"/api/v1/clients/{gabe}/replies", new { rating = 1, text = "stuck on the budget sign-off", channel = "sms" });
         await _host.PumpAsync();
         await using var coach = await BrowserUser.OpenAsync(browser);
         await coach.SignInAsync(_host, world.CoachKey);

@@ -32,7 +32,7 @@ public sealed class FormInputTests(BrowserFixture browser) : IDisposable
         var world = await World.CreateAsync(_host);
         await _host.AdvanceToAsync(World.SessionEnd(1));
         await world.LogSessionsAsync(1, except: null);
-        await world.Coach.PostAsync($"/api/v1/clients/{world.Ava}/replies", new { rating = 1, text = "stuck", channel = "sms" });
+        await world.Coach.PostJsonAsync($"/api/v1/clients/{world.Ava}/replies", new { rating = 1, text = "stuck", channel = "sms" });
         await _host.PumpAsync();
         const string markup = "<script>alert(1)</script>";
 

@@ -39,7 +39,7 @@ public sealed class PortalTests(BrowserFixture browser) : IDisposable
         await Expect(page).ToHaveURLAsync(_host.BaseUrl + "/?returnUrl=%2Fcoach");
 
         // The coach revokes Ava's links: her open session ends with them.
-        await world.Coach.SendAsync(HttpMethod.Delete, $"/api/v1/clients/{world.Ava}/links", null, 200);
+        await world.Coach.SendJsonAsync(HttpMethod.Delete, $"/api/v1/clients/{world.Ava}/links", null, 200);
         await page.GotoAsync(_host.BaseUrl + "/portal/home");
         await Expect(page).ToHaveURLAsync(new Regex(@"/portal\?returnUrl="));
         await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Your coaching portal" })).ToBeVisibleAsync();

@@ -58,7 +58,7 @@ public sealed class SignInTests(BrowserFixture browser) : IDisposable
         var world = await World.CreateAsync(_host);
         await _host.AdvanceToAsync(World.SessionEnd(1));
         await world.LogSessionsAsync(1, except: null);
-        await world.Coach.PostAsync($"/api/v1/clients/{world.Ava}/replies", new { rating = 1, text = "stuck", channel = "sms" });
+        await world.Coach.PostJsonAsync($"/api/v1/clients/{world.Ava}/replies", new { rating = 1, text = "stuck", channel = "sms" });
         await _host.PumpAsync();
         await using var admin = await BrowserUser.OpenAsync(browser);
 
@@ -93,7 +93,7 @@ public sealed class SignInTests(BrowserFixture browser) : IDisposable
         await page.GetByLabel("Your API key").FillAsync(world.CoachKey);
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
         await Expect(page).ToHaveURLAsync(_host.BaseUrl + "/coach/alerts");
-        await world.Admin.SendAsync(HttpMethod.Delete, $"/api/v1/keys/{world.CoachKeyId}", null, 200);
+        await world.Admin.SendJsonAsync(HttpMethod.Delete, $"/api/v1/keys/{world.CoachKeyId}", null, 200);
         await page.GetByRole(AriaRole.Link, new() { Name = "Overview" }).ClickAsync();
         await Expect(page).ToHaveURLAsync(new Regex(@"/\?returnUrl=%2Fcoach$"));
         await page.GetByLabel("Your API key").FillAsync(world.CoachKey);

@@ -50,22 +50,3 @@ public sealed class WebHost : TestHost
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
-
-public static class Json
-{
-    public static async Task<JsonNode> SendAsync(this HttpClient client, HttpMethod method, string url, object? body, int expected)
-    {
-        using var request = new HttpRequestMessage(method, url) { Content = body is null ? null : JsonContent.Create(body) };
-        var response = await client.SendAsync(request);
-        var text = await response.Content.ReadAsStringAsync();
-        if ((int)response.StatusCode != expected)
-            throw new Xunit.Sdk.XunitException($"{method} {url} answered {(int)response.StatusCode}, expected {expected}: {text}");
-        return text.Length == 0 ? new JsonObject() : JsonNode.Parse(text)!;
-    }
-
-    public static Task<JsonNode> PostAsync(this HttpClient client, string url, object body, int expected = 200) => client.SendAsync(HttpMethod.Post, url, body, expected);
-
-    public static Task<JsonNode> GetJsonAsync(this HttpClient client, string url) => client.SendAsync(HttpMethod.Get, url, null, 200);
-
-    public static string Str(this JsonNode node, string property) => node[property]!.GetValue<string>();
-}

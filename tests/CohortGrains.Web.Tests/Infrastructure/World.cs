@@ -42,13 +42,13 @@ public sealed class World
     public static async Task<World> CreateAsync(WebHost host)
     {
         var op = host.Api(WebHost.OperatorKey);
-        var org = await op.PostAsync("/api/v1/orgs", new { name = "Northstar Coaching" }, 201);
+        var org = await op.PostJsonAsync("/api/v1/orgs", new { name = "Northstar Coaching" }, 201);
         var adminKey = org.Str("apiKey");
         var admin = host.Api(adminKey);
 
         var coachId = await CoachAsync(admin, "Maya Chen", "maya@northstar.example");
         var otherCoachId = await CoachAsync(admin, "Bo Beta", "bo@northstar.example");
-        await admin.SendAsync(HttpMethod.Put, $"/api/v1/coaches/{coachId}/norms", new
+        await admin.SendJsonAsync(HttpMethod.Put, $"/api/v1/coaches/{coachId}/norms", new
         {
             channels = new[] { "email", "inapp" },
             responseHours = 24,
@@ -101,20 +101,20 @@ public sealed class World
             // Sunday 10:00 New York, an hour after the Day-5 check-in (Day 2 is Thursday, Day 6 the Monday before the session).
             await Host.AdvanceToAsync(SessionEnd(week).AddDays(5).AddHours(-0.5));
             foreach (var (name, text) in weeks[week - 1])
-                await Coach.PostAsync($"/api/v1/clients/{Clients[name]}/replies", new { rating = Rating(text), text = text.Length > 1 ? text[2..] : null, channel = "sms" });
+                await Coach.PostJsonAsync($"/api/v1/clients/{Clients[name]}/replies", new { rating = Rating(text), text = text.Length > 1 ? text[2..] : null, channel = "sms" });
             foreach (var name in done[week - 1])
-                await Coach.PostAsync($"/api/v1/clients/{Clients[name]}/actions/s{week}-a1/complete", new { });
+                await Coach.PostJsonAsync($"/api/v1/clients/{Clients[name]}/actions/s{week}-a1/complete", new { });
             // Monday: the silent client is marked at 09:00; then the coach works through the inbox (leaving two alerts for later).
             await Host.AdvanceToAsync(SessionEnd(week).AddDays(6));
             foreach (var alert in (await Coach.GetJsonAsync($"/api/v1/coaches/{CoachId}/alerts?open=true")).AsArray())
             {
                 if (alert!.Str("clientName") is "Gabe Ito" or "Hana Kim") continue;
-                await Coach.PostAsync($"/api/v1/coaches/{CoachId}/alerts/{alert!.Str("alertId")}/handle", new { note = "called" });
+                await Coach.PostJsonAsync($"/api/v1/coaches/{CoachId}/alerts/{alert!.Str("alertId")}/handle", new { note = "called" });
             }
         }
         // Gabe's alert is handled only now, after his next session: it does not count as caught.
         foreach (var alert in (await Coach.GetJsonAsync($"/api/v1/coaches/{CoachId}/alerts?open=true")).AsArray())
-            if (alert!.Str("clientName") == "Gabe Ito") await Coach.PostAsync($"/api/v1/coaches/{CoachId}/alerts/{alert!.Str("alertId")}/handle", new { note = "late" });
+            if (alert!.Str("clientName") == "Gabe Ito") await Coach.PostJsonAsync($"/api/v1/coaches/{CoachId}/alerts/{alert!.Str("alertId")}/handle", new { note = "late" });
         await Host.PumpAsync();
     }
 
@@ -125,7 +125,7 @@ public sealed class World
         {
             if (name == except) continue;
             var by = SessionEnd(week).AddDays(3).ToString("yyyy-MM-dd");
-            await Coach.PostAsync($"/api/v1/clients/{Clients[name]}/sessions", new
+            await Coach.PostJsonAsync($"/api/v1/clients/{Clients[name]}/sessions", new
             {
                 actionItems = new[] { new { what = action, byWhen = by, notice = "what made it easier or harder" } },
                 note = new { focus = "Follow-through", insight = "Starts strong, stalls mid-week", agreedAction = action, obstacle = "Busy week", followUp = "What got in the way" },
@@ -135,7 +135,7 @@ public sealed class World
     }
 
     private static async Task<string> CoachAsync(HttpClient admin, string name, string email) =>
-        (await admin.PostAsync("/api/v1/coaches", new
+        (await admin.PostJsonAsync("/api/v1/coaches", new
         {
             name, email, timeZone = "America/New_York",
             availability = new[] { new { day = "wednesday", start = "09:00", end = "11:00" } },
@@ -143,29 +143,29 @@ public sealed class World
 
     private static async Task<(string Key, string KeyId)> KeyAsync(HttpClient admin, string coachId)
     {
-        var created = await admin.PostAsync("/api/v1/keys", new { role = "coach", coachId, label = "browser" }, 201);
+        var created = await admin.PostJsonAsync("/api/v1/keys", new { role = "coach", coachId, label = "browser" }, 201);
         return (created.Str("apiKey"), created["key"]!.Str("keyId"));
     }
 
     private static async Task<string> CohortAsync(HttpClient admin, string name, string coachId)
     {
-        var id = (await admin.PostAsync("/api/v1/cohorts", new
+        var id = (await admin.PostJsonAsync("/api/v1/cohorts", new
         {
             name, coachId, program = new { weeks = 8, sessionDay = "tuesday", sessionTime = "10:00", timeZone = "America/New_York" },
         }, 201)).Str("cohortId");
-        await admin.PostAsync($"/api/v1/cohorts/{id}/activate", new { });
+        await admin.PostJsonAsync($"/api/v1/cohorts/{id}/activate", new { });
         return id;
     }
 
     private static async Task<string> EnrolAsync(HttpClient admin, string cohortId, string name, string phone) =>
-        (await admin.PostAsync($"/api/v1/cohorts/{cohortId}/clients", new
+        (await admin.PostJsonAsync($"/api/v1/cohorts/{cohortId}/clients", new
         {
             name, phone, email = name.Split(' ')[0].ToLowerInvariant() + "@example.com", timeZone = "America/New_York", preferredHour = 9, smsConsent = true,
         }, 201)).Str("clientId");
 
     /// <summary>A portal link for the client, as the coach's POST /clients/{id}/links issues it.</summary>
     public async Task<string> LinkAsync(string clientId) =>
-        (await Coach.PostAsync($"/api/v1/clients/{clientId}/links", new { expiresInHours = 48 }, 201)).Str("url");
+        (await Coach.PostJsonAsync($"/api/v1/clients/{clientId}/links", new { expiresInHours = 48 }, 201)).Str("url");
 
     public async Task<JsonArray> OpenAlertsAsync() => (await Coach.GetJsonAsync($"/api/v1/coaches/{CoachId}/alerts?open=true")).AsArray();
 }
