@@ -2,7 +2,9 @@ using System.Diagnostics;
 using CohortGrains.Runtime.Diagnostics;
 using CohortGrains.Runtime.Grains;
 using CohortGrains.Runtime.Storage;
+using CohortGrains.Runtime.Workers;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace CohortGrains.Runtime;
 
@@ -14,11 +16,16 @@ public abstract record GrainCall<TState> where TState : class
 }
 
 /// <summary>
-/// Runs grain turns: one message, one transaction (see <see cref="IGrainStore.RunTurnAsync"/>). Commands from the
-/// gateway run inline; timers and grain-to-grain messages run when a worker claims them.
+/// Runs grain turns: one message each, committed together with the other turns of this node that are waiting at the
+/// same moment (see <see cref="TurnBatcher"/>). Commands from the gateway are awaited by their caller; timers and
+/// grain-to-grain messages run when a worker claims them.
 /// </summary>
-public sealed class GrainRuntime(IGrainStore store, GrainTypeRegistry types, TimeProvider clock, RuntimeMetrics metrics, ILogger<GrainRuntime> logger)
+public sealed class GrainRuntime(IGrainStore store, GrainTypeRegistry types, TimeProvider clock, RuntimeMetrics metrics, ILogger<GrainRuntime> logger,
+    IOptions<WorkerOptions>? options = null)
 {
+    private readonly TurnBatcher _batcher = new(store,
+        (options?.Value ?? new WorkerOptions()).TurnBatchSize, (options?.Value ?? new WorkerOptions()).MaxConcurrentBatches);
+
     public IGrainStore Store => store;
     public TimeProvider Clock => clock;
 
@@ -40,12 +47,12 @@ public sealed class GrainRuntime(IGrainStore store, GrainTypeRegistry types, Tim
         TurnOutcome outcome;
         try
         {
-            outcome = await store.RunTurnAsync(id, TurnTrigger.FromCommand, now, current =>
+            outcome = TurnBatches.ThrowIfFaulted(await _batcher.RunAsync(new TurnRequest(id, TurnTrigger.FromCommand, now, current =>
             {
                 decision = behavior.Decide(id, current, message, now, out state);
                 if (audit.Count > 0 && decision is TurnDecision.Write write) decision = write with { Audit = audit };
                 return decision;
-            }, ct);
+            }), ct));
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -80,8 +87,9 @@ public sealed class GrainRuntime(IGrainStore store, GrainTypeRegistry types, Tim
     /// <summary>
     /// Runs the turn for one claimed timer or message. Returns false when it was fenced (someone else owns it now).
     /// A turn that throws is logged here, once, and rethrown: the timer stays leased and runs again after its lease.
+    /// Once <paramref name="dontStart"/> is cancelled (drain) the turn no longer starts if it is still waiting for its batch.
     /// </summary>
-    public async Task<bool> RunTimerAsync(ClaimedTimer timer, CancellationToken ct)
+    public async Task<bool> RunTimerAsync(ClaimedTimer timer, CancellationToken dontStart)
     {
         using var correlation = Correlation.BeginIfNone(logger);
         var trigger = timer.Name.StartsWith("msg:", StringComparison.Ordinal) ? "message" : "reminder";
@@ -93,11 +101,11 @@ public sealed class GrainRuntime(IGrainStore store, GrainTypeRegistry types, Tim
         {
             var behavior = types.Get(timer.Grain.Type);
             var message = behavior.DeserializeMessage(timer.PayloadJson);
-            outcome = await store.RunTurnAsync(timer.Grain, new TurnTrigger.Timer(timer.Name, timer.Attempt), now, current =>
+            outcome = TurnBatches.ThrowIfFaulted(await _batcher.RunAsync(new TurnRequest(timer.Grain, new TurnTrigger.Timer(timer.Name, timer.Attempt), now, current =>
             {
                 decision = behavior.Decide(timer.Grain, current, message, now, out _);
                 return decision;
-            }, ct);
+            }), dontStart));
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

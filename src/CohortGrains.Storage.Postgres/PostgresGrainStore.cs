@@ -7,9 +7,10 @@ namespace CohortGrains.Storage.Postgres;
 
 /// <summary>
 /// <see cref="IGrainStore"/> on PostgreSQL: the cluster store that N identical nodes share.
-/// A turn is one transaction of three round trips: [make sure the grain row exists, lock it FOR UPDATE, lock the
-/// trigger timer FOR UPDATE] → decide (in memory) → [every write of the turn in one batch] → COMMIT. Locks are always
-/// taken grain first, then timer, so turns never deadlock each other. Workers claim due timers and outbox rows in
+/// A batch of turns is one transaction of three round trips: [make sure each grain row exists and lock it FOR UPDATE,
+/// in lock order, then lock the trigger timers FOR UPDATE] → decide (in memory) → [every write of every turn in one
+/// batch] → COMMIT. Locks are always taken grains first, in one fixed order, then timers, so turns never deadlock each
+/// other; and a busy node pays one commit (one WAL flush) for many turns. Workers claim due timers and outbox rows in
 /// batches with FOR UPDATE SKIP LOCKED, lease them and bump their attempt, which fences every later write.
 /// Statements are prepared automatically by Npgsql after a few uses (Max Auto Prepare), so the hot path skips parsing
 /// and planning.
@@ -99,14 +100,19 @@ public sealed partial class PostgresGrainStore : IGrainStore, IAsyncDisposable, 
         return await reader.ReadAsync(ct) ? ReadGrain(reader, id) : null;
     }
 
-    public async Task<TurnOutcome> RunTurnAsync(GrainId id, TurnTrigger trigger, DateTimeOffset now,
-        Func<StoredGrain?, TurnDecision> decide, CancellationToken ct)
+    public Task<IReadOnlyList<TurnOutcome>> RunTurnsAsync(IReadOnlyList<TurnRequest> turns, CancellationToken ct) =>
+        TurnBatches.RunIsolatedAsync(turns, RunTurnsWithRetriesAsync, IsUnreachable, ct);
+
+    /// <summary>No connection (or it broke): every turn would fail alone too, so none is retried alone.</summary>
+    private static bool IsUnreachable(Exception e) => e is NpgsqlException and not PostgresException || e is TimeoutException;
+
+    private async Task<IReadOnlyList<TurnOutcome>> RunTurnsWithRetriesAsync(IReadOnlyList<TurnRequest> turns, CancellationToken ct)
     {
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                return await RunTurnOnceAsync(id, trigger, Instant.Utc(now), decide, ct);
+                return await RunTurnsOnceAsync(turns, ct);
             }
             catch (PostgresException e) when (attempt <= _options.TurnRetries && IsRaceLost(e))
             {
@@ -119,74 +125,102 @@ public sealed partial class PostgresGrainStore : IGrainStore, IAsyncDisposable, 
     private static bool IsRaceLost(PostgresException e) =>
         e.SqlState is PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.SerializationFailure;
 
-    private async Task<TurnOutcome> RunTurnOnceAsync(GrainId id, TurnTrigger trigger, DateTimeOffset now,
-        Func<StoredGrain?, TurnDecision> decide, CancellationToken ct)
+    private async Task<IReadOnlyList<TurnOutcome>> RunTurnsOnceAsync(IReadOnlyList<TurnRequest> turns, CancellationToken ct)
     {
-        var timer = trigger as TurnTrigger.Timer;
+        // The turns of each grain in the order given; the grains in lock order.
+        var grains = turns.Select((turn, index) => (Turn: turn, Index: index))
+            .GroupBy(x => x.Turn.Id)
+            .OrderBy(g => g.Key, TurnBatches.LockOrder)
+            .ToList();
         await using var c = await _dataSource.OpenConnectionAsync(ct);
         await using var tx = await c.BeginTransactionAsync(ct);
 
-        // Round trip 1: the row exists (placeholder if new), the grain is locked, then the trigger timer is locked.
-        StoredGrain? current;
-        int? timerAttempt = null;
+        // Round trip 1: every grain row exists (placeholder if new) and is locked, in lock order; then the trigger timers.
+        var locked = new StoredGrain[grains.Count];
+        var timerAttempts = new int?[turns.Count];
+        var timerTurns = grains.SelectMany(g => g).Where(x => x.Turn.Trigger is TurnTrigger.Timer).ToList();
         await using (var locks = new NpgsqlBatch(c, tx))
         {
-            locks.BatchCommands.Add(GrainCommand("EnsureGrain", id, P("UpdatedAt", now)));
-            locks.BatchCommands.Add(GrainCommand("LockGrain", id));
-            if (timer is not null) locks.BatchCommands.Add(TimerCommand("LockTimer", id, timer.Name));
+            foreach (var g in grains)
+            {
+                locks.BatchCommands.Add(GrainCommand("EnsureGrain", g.Key, P("UpdatedAt", Instant.Utc(g.First().Turn.Now))));
+                locks.BatchCommands.Add(GrainCommand("LockGrain", g.Key));
+            }
+            foreach (var (turn, _) in timerTurns)
+                locks.BatchCommands.Add(TimerCommand("LockTimer", turn.Id, ((TurnTrigger.Timer)turn.Trigger).Name));
+            // EnsureGrain returns no result set: the reader only stops at each LockGrain's, then at each LockTimer's.
             await using var reader = await locks.ExecuteReaderAsync(ct);
-            // EnsureGrain returns no rows; the reader starts at LockGrain's result.
-            if (!await reader.ReadAsync(ct)) throw new InvalidOperationException($"Grain {id} vanished while being locked.");
-            var locked = ReadGrain(reader, id);
-            current = locked.Version == 0 ? null : locked;
-            if (timer is not null && await reader.NextResultAsync(ct) && await reader.ReadAsync(ct))
-                timerAttempt = reader.GetInt32(0);
+            for (var i = 0; i < grains.Count; i++)
+            {
+                if (i > 0 && !await reader.NextResultAsync(ct) || !await reader.ReadAsync(ct))
+                    throw new InvalidOperationException($"Grain {grains[i].Key} vanished while being locked.");
+                locked[i] = ReadGrain(reader, grains[i].Key);
+            }
+            foreach (var (_, index) in timerTurns)
+            {
+                if (!await reader.NextResultAsync(ct)) throw new InvalidOperationException("A timer lock returned no result.");
+                if (await reader.ReadAsync(ct)) timerAttempts[index] = reader.GetInt32(0);
+            }
         }
 
-        if (timer is not null && timerAttempt != timer.Attempt)
-        {
-            await tx.RollbackAsync(ct); // also drops a placeholder this turn may have inserted
-            return new TurnOutcome.Fenced();
-        }
-
-        // An exception from decide propagates and the transaction rolls back: the turn never happened.
-        var decision = decide(current);
-
-        // Round trip 2: every write of the turn in one batch.
+        // Decide every turn in memory, each on the state the one before it (same grain) would have committed.
+        var outcomes = new TurnOutcome[turns.Count];
+        var grainUpdates = new List<(NpgsqlBatchCommand Command, GrainId Id, long Expected)>();
         await using var writes = new NpgsqlBatch(c, tx);
-        TurnOutcome outcome;
-        switch (decision)
+        for (var i = 0; i < grains.Count; i++)
         {
-            case TurnDecision.Reject reject:
-                if (current is null) writes.BatchCommands.Add(GrainCommand("DeletePlaceholder", id));
-                // The timer delivered its message and the grain refused it; retrying would refuse it again.
-                if (timer is not null) writes.BatchCommands.Add(DeleteTriggerCommand(id, timer));
-                outcome = new TurnOutcome.Rejected(reject.Code, reject.Detail);
-                break;
-
-            case TurnDecision.Write write:
-                var version = (current?.Version ?? 0) + 1;
-                writes.BatchCommands.Add(UpdateGrainCommand(id, current?.Version ?? 0, version, now, write));
-                AddEffects(writes, id, timer, write, now);
-                outcome = new TurnOutcome.Committed(version);
-                break;
-
-            case var other:
-                throw new InvalidOperationException($"Unknown turn decision {other?.GetType().Name ?? "null"}.");
+            var id = grains[i].Key;
+            var current = locked[i].Version == 0 ? null : locked[i];
+            var timersChanged = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var (turn, index) in grains[i])
+            {
+                var (decision, skipped) = TurnBatches.Decide(turn, current, timerAttempts[index], timersChanged);
+                if (skipped is not null)
+                {
+                    outcomes[index] = skipped;
+                    continue;
+                }
+                var timer = turn.Trigger as TurnTrigger.Timer;
+                var now = Instant.Utc(turn.Now);
+                if (decision is TurnDecision.Write write)
+                {
+                    var version = (current?.Version ?? 0) + 1;
+                    var update = UpdateGrainCommand(id, current?.Version ?? 0, version, now, write);
+                    writes.BatchCommands.Add(update);
+                    grainUpdates.Add((update, id, current?.Version ?? 0));
+                    AddEffects(writes, id, timer, write, now);
+                    outcomes[index] = new TurnOutcome.Committed(version);
+                    current = new StoredGrain(id, write.StateJson, version, now);
+                }
+                else
+                {
+                    var reject = (TurnDecision.Reject)decision!;
+                    // The timer delivered its message and the grain refused it; retrying would refuse it again.
+                    if (timer is not null) writes.BatchCommands.Add(DeleteTriggerCommand(id, timer));
+                    outcomes[index] = new TurnOutcome.Rejected(reject.Code, reject.Detail);
+                }
+                timersChanged.UnionWith(TurnBatches.TimersChanged(turn.Trigger, decision!));
+            }
+            // No turn created the grain: drop the placeholder this transaction inserted.
+            if (current is null) writes.BatchCommands.Add(GrainCommand("DeletePlaceholder", id));
         }
 
+        // Round trip 2: every write of every turn in one batch.
         if (writes.BatchCommands.Count > 0)
         {
             await writes.ExecuteNonQueryAsync(ct);
-            // The row is locked and its version was read under the lock, so this cannot miss; if it ever does,
-            // fail the turn rather than overwrite a state this turn did not see.
-            if (decision is TurnDecision.Write && writes.BatchCommands[0].RecordsAffected != 1)
-                throw new InvalidOperationException($"Grain {id} changed during its turn (expected version {current?.Version ?? 0}).");
+            // Each row is locked and its version was read under the lock, so this cannot miss; if it ever does,
+            // fail the batch rather than overwrite a state its turns did not see.
+            foreach (var (command, id, expected) in grainUpdates)
+            {
+                if (command.RecordsAffected != 1)
+                    throw new InvalidOperationException($"Grain {id} changed during its turn (expected version {expected}).");
+            }
         }
 
-        // Round trip 3.
+        // Round trip 3: one commit for the whole batch.
         await tx.CommitAsync(ct);
-        return outcome;
+        return outcomes;
     }
 
     private static void AddEffects(NpgsqlBatch batch, GrainId id, TurnTrigger.Timer? trigger, TurnDecision.Write write,

@@ -93,37 +93,44 @@ public sealed partial class SqliteGrainStore : IGrainStore, IDisposable
         return await LoadAsync(c, null, id, ct);
     }
 
-    public Task<TurnOutcome> RunTurnAsync(GrainId id, TurnTrigger trigger, DateTimeOffset now,
-        Func<StoredGrain?, TurnDecision> decide, CancellationToken ct) =>
-        WriteAsync<TurnOutcome>(async (c, tx) =>
+    /// <summary>
+    /// The turns run one after another in one write transaction, each reading the grain (and its trigger timer) as the
+    /// turns before it left them, so several turns of one grain need nothing special; the batch pays one commit.
+    /// </summary>
+    public Task<IReadOnlyList<TurnOutcome>> RunTurnsAsync(IReadOnlyList<TurnRequest> turns, CancellationToken ct) =>
+        TurnBatches.RunIsolatedAsync(turns, (batch, token) => WriteAsync<IReadOnlyList<TurnOutcome>>(async (c, tx) =>
         {
-            var timer = trigger as TurnTrigger.Timer;
-            if (timer is not null)
-            {
-                var attempt = await c.ExecuteScalarAsync<long?>(
-                    Cmd("TimerAttempt", TimerKey(id, timer.Name), tx, ct));
-                if (attempt != timer.Attempt) return new TurnOutcome.Fenced();
-            }
+            var outcomes = new TurnOutcome[batch.Count];
+            for (var i = 0; i < batch.Count; i++) outcomes[i] = await RunTurnAsync(c, tx, batch[i], token);
+            return outcomes;
+        }, token), _ => false, ct);
 
-            var current = await LoadAsync(c, tx, id, ct);
-            // An exception from decide propagates and the transaction rolls back: the turn never happened.
-            switch (decide(current))
-            {
-                case TurnDecision.Reject reject:
-                    // The timer delivered its message and the grain refused it; retrying would refuse it again.
-                    if (timer is not null) await DeleteTriggerAsync(c, tx, id, timer, ct);
-                    return new TurnOutcome.Rejected(reject.Code, reject.Detail);
+    private static async Task<TurnOutcome> RunTurnAsync(SqliteConnection c, SqliteTransaction tx, TurnRequest turn, CancellationToken ct)
+    {
+        var id = turn.Id;
+        var timer = turn.Trigger as TurnTrigger.Timer;
+        int? attempt = timer is null ? null : (int?)await c.ExecuteScalarAsync<long?>(Cmd("TimerAttempt", TimerKey(id, timer.Name), tx, ct));
+        var current = await LoadAsync(c, tx, id, ct);
+        // Earlier turns of this batch are already written: what they changed is what the reads above saw.
+        var (decision, skipped) = TurnBatches.Decide(turn, current, attempt);
+        switch (decision)
+        {
+            case null:
+                return skipped!;
 
-                case TurnDecision.Write write:
-                    var version = (current?.Version ?? 0) + 1;
-                    await WriteGrainAsync(c, tx, id, current, version, write, now, ct);
-                    await WriteEffectsAsync(c, tx, id, timer, write, now, ct);
-                    return new TurnOutcome.Committed(version);
+            case TurnDecision.Reject reject:
+                // The timer delivered its message and the grain refused it; retrying would refuse it again.
+                if (timer is not null) await DeleteTriggerAsync(c, tx, id, timer, ct);
+                return new TurnOutcome.Rejected(reject.Code, reject.Detail);
 
-                case var other:
-                    throw new InvalidOperationException($"Unknown turn decision {other?.GetType().Name ?? "null"}.");
-            }
-        }, ct);
+            default:
+                var write = (TurnDecision.Write)decision;
+                var version = (current?.Version ?? 0) + 1;
+                await WriteGrainAsync(c, tx, id, current, version, write, turn.Now, ct);
+                await WriteEffectsAsync(c, tx, id, timer, write, turn.Now, ct);
+                return new TurnOutcome.Committed(version);
+        }
+    }
 
     private static async Task<StoredGrain?> LoadAsync(SqliteConnection c, SqliteTransaction? tx, GrainId id,
         CancellationToken ct)

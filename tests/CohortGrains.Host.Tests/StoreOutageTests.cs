@@ -58,7 +58,7 @@ public sealed class StoreOutageTests : IDisposable
 
         protected override object? Invoke(MethodInfo? method, object?[]? args)
         {
-            if (_switch.Down && method!.Name == nameof(IGrainStore.RunTurnAsync))
+            if (_switch.Down && method!.Name == nameof(IGrainStore.RunTurnsAsync))
                 throw new SqliteException("database is unreachable (simulated outage)", 10);
             try
             {

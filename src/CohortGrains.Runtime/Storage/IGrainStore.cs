@@ -19,17 +19,19 @@ public interface IGrainStore : IMembershipStore
     Task<StoredGrain?> LoadAsync(GrainId id, CancellationToken ct);
 
     /// <summary>
-    /// Runs one grain turn in ONE transaction: lock the grain row, check the trigger is still ours
-    /// (a timer trigger must still exist with the attempt we claimed — fencing), call <paramref name="decide"/>
-    /// with the current row (null when the grain does not exist yet), then write the new state (version + 1),
-    /// its projection, its touch facts (upserted by touch id), timer upserts and cancels, outbox rows and messages to other grains, delete the trigger
-    /// timer, and commit. When decide returns <see cref="TurnDecision.Reject"/> nothing is written except that a
-    /// timer trigger is still consumed. When the trigger is no longer ours nothing is written and
-    /// <see cref="TurnOutcome.Fenced"/> is returned without calling decide.
-    /// Outbox rows whose idempotency key already exists are skipped (never enqueued twice).
+    /// Runs several grain turns in ONE transaction (group commit: a busy node pays one commit for many turns). Each turn
+    /// is what it would be alone: lock the grain row, check the trigger is still ours (a timer trigger must still exist
+    /// with the attempt we claimed — fencing), call its decide with the current row (null when the grain does not exist
+    /// yet), then write the new state (version + 1), its projection, its touch facts (upserted by touch id), timer
+    /// upserts and cancels, outbox rows and messages to other grains, and delete the trigger timer.
+    /// Several turns of one grain run in the order given, each seeing the state the one before it wrote.
+    /// When decide returns <see cref="TurnDecision.Reject"/> nothing is written except that a timer trigger is still
+    /// consumed. When the trigger is no longer ours nothing is written and <see cref="TurnOutcome.Fenced"/> is returned
+    /// without calling decide. Outbox rows whose idempotency key already exists are skipped (never enqueued twice).
+    /// A turn whose decide throws, or whose writes the database refuses, comes back <see cref="TurnOutcome.Faulted"/>
+    /// with nothing of it written, and does not take the other turns down with it. Returns one outcome per turn, in order.
     /// </summary>
-    Task<TurnOutcome> RunTurnAsync(GrainId id, TurnTrigger trigger, DateTimeOffset now,
-        Func<StoredGrain?, TurnDecision> decide, CancellationToken ct);
+    Task<IReadOnlyList<TurnOutcome>> RunTurnsAsync(IReadOnlyList<TurnRequest> turns, CancellationToken ct);
 
     /// <summary>Writes messages to grains durably, all or none (fan-out from the gateway). Each becomes a timer due now.</summary>
     Task EnqueueMessagesAsync(IReadOnlyList<MessageWrite> messages, DateTimeOffset now, CancellationToken ct);
@@ -119,4 +121,12 @@ public interface IGrainStore : IMembershipStore
     /// Idempotent. An engine that keeps old row images (WAL, free pages) must not keep the erased values there either.
     /// </summary>
     Task<ErasureResult> ErasePersonalDataAsync(GrainId id, DateTimeOffset now, CancellationToken ct);
+}
+
+public static class GrainStoreExtensions
+{
+    /// <summary>Runs one turn on its own (see <see cref="IGrainStore.RunTurnsAsync"/>); a faulted turn rethrows its exception.</summary>
+    public static async Task<TurnOutcome> RunTurnAsync(this IGrainStore store, GrainId id, TurnTrigger trigger, DateTimeOffset now,
+        Func<StoredGrain?, TurnDecision> decide, CancellationToken ct) =>
+        TurnBatches.ThrowIfFaulted((await store.RunTurnsAsync([new TurnRequest(id, trigger, now, decide)], ct))[0]);
 }

@@ -113,7 +113,18 @@ public abstract record TurnOutcome
     public sealed record Rejected(string Code, string Detail) : TurnOutcome;
     /// <summary>The timer that triggered the turn was re-claimed, rescheduled or cancelled meanwhile; nothing was done.</summary>
     public sealed record Fenced : TurnOutcome;
+    /// <summary>
+    /// This turn failed (decide threw, or the database refused its writes) and nothing of it was written; the other
+    /// turns of its batch are unaffected. A timer trigger stays leased and runs again after its lease.
+    /// </summary>
+    public sealed record Faulted(Exception Error) : TurnOutcome;
 }
+
+/// <summary>
+/// One turn to run: a message for <paramref name="Id"/>, what triggered it, the instant it runs at (stamped on its
+/// writes) and the pure function that decides it from the grain's current row.
+/// </summary>
+public sealed record TurnRequest(GrainId Id, TurnTrigger Trigger, DateTimeOffset Now, Func<StoredGrain?, TurnDecision> Decide);
 
 public sealed record ClaimedTimer(GrainId Grain, string Name, DateTimeOffset DueAt, string PayloadJson, int Attempt);
 

@@ -9,33 +9,35 @@ public sealed class TimerProcessor(GrainRuntime runtime, NodeIdentity node, IOpt
 {
     private readonly WorkerOptions _options = options.Value;
 
-    /// <summary>Claims and runs one batch; returns how many timers were claimed.</summary>
-    public Task<int> ProcessBatchAsync(CancellationToken ct) => ProcessBatchAsync(ct, ct);
-
     /// <summary>
-    /// Claims and runs one batch. Once <paramref name="stopStarting"/> is cancelled (drain) no further turn of the batch
-    /// starts, while the turns already running finish unless <paramref name="abort"/> is cancelled too; what was claimed
-    /// but not started stays leased to this node until it releases its leases.
+    /// Claims one batch and hands all of it to the runtime at once, which commits the turns together in transactions
+    /// of up to <see cref="WorkerOptions.TurnBatchSize"/>; returns how many timers were claimed. Once
+    /// <paramref name="stopStarting"/> is cancelled (drain) no turn that is still waiting for its transaction starts,
+    /// while the transactions already running finish (the database's command timeout bounds them). What was claimed but
+    /// not started stays leased to this node until it releases its leases.
     /// </summary>
-    public async Task<int> ProcessBatchAsync(CancellationToken stopStarting, CancellationToken abort)
+    public async Task<int> ProcessBatchAsync(CancellationToken stopStarting)
     {
         var now = runtime.Clock.GetUtcNow();
         var claimed = await runtime.Store.ClaimDueTimersAsync(node.Id, now, _options.TimerBatchSize, _options.LeaseDuration, stopStarting);
         if (claimed.Count == 0) return 0;
-        await Parallel.ForEachAsync(claimed, new ParallelOptions { MaxDegreeOfParallelism = _options.MaxConcurrentTurns, CancellationToken = stopStarting },
-            async (timer, _) =>
+        await Task.WhenAll(claimed.Select(async timer =>
+        {
+            try
             {
-                try
-                {
-                    await runtime.RunTimerAsync(timer, abort);
-                }
-                catch (Exception e) when (e is not OperationCanceledException)
-                {
-                    // GrainRuntime has logged it (one line per failed turn). The lease runs out and the timer is
-                    // claimed again (attempt + 1): a crash or a fault never loses it.
-                    logger.LogDebug(e, "Timer {Timer} on {Grain} stays leased until it is retried", timer.Name, timer.Grain);
-                }
-            });
+                await runtime.RunTimerAsync(timer, stopStarting);
+            }
+            catch (OperationCanceledException)
+            {
+                // Drain: never started, still leased to this node, released with the rest.
+            }
+            catch (Exception e)
+            {
+                // GrainRuntime has logged it (one line per failed turn). The lease runs out and the timer is
+                // claimed again (attempt + 1): a crash or a fault never loses it.
+                logger.LogDebug(e, "Timer {Timer} on {Grain} stays leased until it is retried", timer.Name, timer.Grain);
+            }
+        }));
         return claimed.Count;
     }
 }

@@ -6,8 +6,13 @@ public sealed class WorkerOptions
     public bool Enabled { get; set; } = true;
     public int TimerBatchSize { get; set; } = 256;
     public int OutboxBatchSize { get; set; } = 64;
-    /// <summary>Turns run at once per node; SQLite serializes writes anyway, PostgreSQL benefits.</summary>
-    public int MaxConcurrentTurns { get; set; } = 8;
+    /// <summary>
+    /// Most turns committed in one transaction (group commit; commands and timers alike). Turns only share a
+    /// transaction when they arrive while <see cref="MaxConcurrentBatches"/> are already running.
+    /// </summary>
+    public int TurnBatchSize { get; set; } = 64;
+    /// <summary>Turn transactions running at once per node; SQLite serializes writes anyway, PostgreSQL benefits.</summary>
+    public int MaxConcurrentBatches { get; set; } = 4;
     public int MaxConcurrentSends { get; set; } = 16;
     /// <summary>How long a claim is ours. A node that dies holds its work this long before others take it.</summary>
     public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(30);

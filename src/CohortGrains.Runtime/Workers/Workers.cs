@@ -39,7 +39,7 @@ public sealed class RuntimeWorker(
         try
         {
             await Task.WhenAll(
-                LoopAsync("timers", timers.ProcessBatchAsync, _wakeTimers, stopClaiming.Token),
+                LoopAsync("timers", (stopStarting, _) => timers.ProcessBatchAsync(stopStarting), _wakeTimers, stopClaiming.Token),
                 LoopAsync("outbox", outbox.ProcessBatchAsync, _wakeOutbox, stopClaiming.Token));
         }
         finally

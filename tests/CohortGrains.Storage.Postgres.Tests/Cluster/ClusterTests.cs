@@ -19,7 +19,7 @@ public sealed class ClusterTests(PostgresDatabase database, ITestOutputHelper ou
     private static WorkerOptions Workers() => new()
     {
         TimerBatchSize = 64,
-        MaxConcurrentTurns = 8,
+        MaxConcurrentBatches = 4,
         LeaseDuration = TimeSpan.FromSeconds(2),
         // Nodes are not woken by each other's work: they poll when idle.
         IdlePoll = TimeSpan.FromMilliseconds(100),

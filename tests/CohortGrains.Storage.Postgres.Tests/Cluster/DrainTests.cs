@@ -21,7 +21,7 @@ public sealed class DrainTests(PostgresDatabase database) : IClassFixture<Postgr
         // One turn at a time, and the first one blocks inside decide (holding its grain and timer) until told to go on.
         var entered = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         using var proceed = new ManualResetEventSlim();
-        var workers = new WorkerOptions { TimerBatchSize = 20, MaxConcurrentTurns = 1, LeaseDuration = TimeSpan.FromSeconds(30), IdlePoll = TimeSpan.FromMilliseconds(100) };
+        var workers = new WorkerOptions { TimerBatchSize = 20, TurnBatchSize = 1, MaxConcurrentBatches = 1, LeaseDuration = TimeSpan.FromSeconds(30), IdlePoll = TimeSpan.FromMilliseconds(100) };
         await using var node = new TestNode("node-1", db, workers, fire =>
         {
             entered.TrySetResult(fire.Id);

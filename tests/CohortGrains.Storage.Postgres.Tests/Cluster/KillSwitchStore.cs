@@ -36,11 +36,10 @@ public sealed class KillSwitchStore(PostgresGrainStore inner, string node) : IGr
     public Task<bool> IsReadyAsync(CancellationToken ct) => Call(inner.IsReadyAsync, ct);
     public Task<StoredGrain?> LoadAsync(GrainId id, CancellationToken ct) => Call(t => inner.LoadAsync(id, t), ct);
 
-    public Task<TurnOutcome> RunTurnAsync(GrainId id, TurnTrigger trigger, DateTimeOffset now,
-        Func<StoredGrain?, TurnDecision> decide, CancellationToken ct)
+    public Task<IReadOnlyList<TurnOutcome>> RunTurnsAsync(IReadOnlyList<TurnRequest> turns, CancellationToken ct)
     {
-        if (Interlocked.Increment(ref _turnsStarted) >= Volatile.Read(ref _killAfterTurns)) Kill();
-        return Call(t => inner.RunTurnAsync(id, trigger, now, decide, t), ct);
+        if (Interlocked.Add(ref _turnsStarted, turns.Count) >= Volatile.Read(ref _killAfterTurns)) Kill();
+        return Call(t => inner.RunTurnsAsync(turns, t), ct);
     }
 
     public Task EnqueueMessagesAsync(IReadOnlyList<MessageWrite> messages, DateTimeOffset now, CancellationToken ct) =>

@@ -29,7 +29,7 @@ public sealed class TestNode : IAsyncDisposable
         var metrics = new RuntimeMetrics();
         var identity = new NodeIdentity { Id = id };
         var options = Options.Create(workers);
-        Runtime = new GrainRuntime(Store, GrainTypeRegistry.Default(new TallyGrain(id, onDecide)), clock, metrics, Logs.For<GrainRuntime>());
+        Runtime = new GrainRuntime(Store, GrainTypeRegistry.Default(new TallyGrain(id, onDecide)), clock, metrics, Logs.For<GrainRuntime>(), options);
         var timers = new TimerProcessor(Runtime, identity, options, Logs.For<TimerProcessor>());
         var outbox = new OutboxProcessor(Store, [], clock, identity, metrics, options, Logs.For<OutboxProcessor>());
         Worker = new RuntimeWorker(Runtime, timers, outbox, identity, Drain, options, Logs.For<RuntimeWorker>());
