@@ -21,8 +21,8 @@ public sealed class RuntimeFixture : IDisposable
         _store = new SqliteGrainStore(new SqliteStoreOptions { Path = _path });
         _store.MigrateAsync(default).GetAwaiter().GetResult();
         var metrics = new RuntimeMetrics();
-        Runtime = new GrainRuntime(_store, GrainTypeRegistry.Default(), Clock, metrics, NullLogger<GrainRuntime>.Instance);
         var opts = Microsoft.Extensions.Options.Options.Create(Options);
+        Runtime = new GrainRuntime(_store, GrainTypeRegistry.Default(), Clock, metrics, NullLogger<GrainRuntime>.Instance, opts);
         Timers = new TimerProcessor(Runtime, Node, opts, NullLogger<TimerProcessor>.Instance);
         Outbox = new OutboxProcessor(_store, channels, Clock, Node, metrics, opts, NullLogger<OutboxProcessor>.Instance);
         Pump = new WorkPump(Timers, Outbox);
