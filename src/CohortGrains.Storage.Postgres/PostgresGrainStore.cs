@@ -114,16 +114,22 @@ public sealed partial class PostgresGrainStore : IGrainStore, IAsyncDisposable, 
             {
                 return await RunTurnsOnceAsync(turns, ct);
             }
-            catch (PostgresException e) when (attempt <= _options.TurnRetries && IsRaceLost(e))
+            catch (Exception e) when (attempt <= _options.TurnRetries && IsRaceLost(e))
             {
-                // The server rolled the whole transaction back, so running it again is safe (decide is pure).
+                // The whole transaction was rolled back, so running it again is safe (decide is pure).
             }
         }
     }
 
-    /// <summary>Deadlock or serialization failure: the transaction was rolled back by the server and can simply run again.</summary>
-    private static bool IsRaceLost(PostgresException e) =>
-        e.SqlState is PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.SerializationFailure;
+    /// <summary>
+    /// Deadlock or serialization failure (the server rolled the transaction back), or a grain this batch meant to create
+    /// was created by another transaction meanwhile: the batch can simply run again.
+    /// </summary>
+    private static bool IsRaceLost(Exception e) =>
+        e is GrainCreatedMeanwhile ||
+        e is PostgresException { SqlState: PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.SerializationFailure };
+
+    private sealed class GrainCreatedMeanwhile(GrainId id) : Exception($"Grain {id} was created by another transaction during this one.");
 
     private async Task<IReadOnlyList<TurnOutcome>> RunTurnsOnceAsync(IReadOnlyList<TurnRequest> turns, CancellationToken ct)
     {
@@ -135,26 +141,20 @@ public sealed partial class PostgresGrainStore : IGrainStore, IAsyncDisposable, 
         await using var c = await _dataSource.OpenConnectionAsync(ct);
         await using var tx = await c.BeginTransactionAsync(ct);
 
-        // Round trip 1: every grain row exists (placeholder if new) and is locked, in lock order; then the trigger timers.
-        var locked = new StoredGrain[grains.Count];
+        // Round trip 1: lock every grain row that exists, in lock order; then the trigger timers.
+        var locked = new StoredGrain?[grains.Count];
         var timerAttempts = new int?[turns.Count];
         var timerTurns = grains.SelectMany(g => g).Where(x => x.Turn.Trigger is TurnTrigger.Timer).ToList();
         await using (var locks = new NpgsqlBatch(c, tx))
         {
-            foreach (var g in grains)
-            {
-                locks.BatchCommands.Add(GrainCommand("EnsureGrain", g.Key, P("UpdatedAt", Instant.Utc(g.First().Turn.Now))));
-                locks.BatchCommands.Add(GrainCommand("LockGrain", g.Key));
-            }
+            foreach (var g in grains) locks.BatchCommands.Add(GrainCommand("LockGrain", g.Key));
             foreach (var (turn, _) in timerTurns)
                 locks.BatchCommands.Add(TimerCommand("LockTimer", turn.Id, ((TurnTrigger.Timer)turn.Trigger).Name));
-            // EnsureGrain returns no result set: the reader only stops at each LockGrain's, then at each LockTimer's.
             await using var reader = await locks.ExecuteReaderAsync(ct);
             for (var i = 0; i < grains.Count; i++)
             {
-                if (i > 0 && !await reader.NextResultAsync(ct) || !await reader.ReadAsync(ct))
-                    throw new InvalidOperationException($"Grain {grains[i].Key} vanished while being locked.");
-                locked[i] = ReadGrain(reader, grains[i].Key);
+                if (i > 0 && !await reader.NextResultAsync(ct)) throw new InvalidOperationException("A grain lock returned no result.");
+                if (await reader.ReadAsync(ct)) locked[i] = ReadGrain(reader, grains[i].Key);
             }
             foreach (var (_, index) in timerTurns)
             {
@@ -170,7 +170,7 @@ public sealed partial class PostgresGrainStore : IGrainStore, IAsyncDisposable, 
         for (var i = 0; i < grains.Count; i++)
         {
             var id = grains[i].Key;
-            var current = locked[i].Version == 0 ? null : locked[i];
+            var current = locked[i];
             var timersChanged = new HashSet<string>(StringComparer.Ordinal);
             foreach (var (turn, index) in grains[i])
             {
@@ -185,7 +185,7 @@ public sealed partial class PostgresGrainStore : IGrainStore, IAsyncDisposable, 
                 if (decision is TurnDecision.Write write)
                 {
                     var version = (current?.Version ?? 0) + 1;
-                    var update = UpdateGrainCommand(id, current?.Version ?? 0, version, now, write);
+                    var update = current is null ? InsertGrainCommand(id, now, write) : UpdateGrainCommand(id, current.Version, version, now, write);
                     writes.BatchCommands.Add(update);
                     grainUpdates.Add((update, id, current?.Version ?? 0));
                     AddEffects(writes, id, timer, write, now);
@@ -201,20 +201,20 @@ public sealed partial class PostgresGrainStore : IGrainStore, IAsyncDisposable, 
                 }
                 timersChanged.UnionWith(TurnBatches.TimersChanged(turn.Trigger, decision!));
             }
-            // No turn created the grain: drop the placeholder this transaction inserted.
-            if (current is null) writes.BatchCommands.Add(GrainCommand("DeletePlaceholder", id));
         }
 
         // Round trip 2: every write of every turn in one batch.
         if (writes.BatchCommands.Count > 0)
         {
             await writes.ExecuteNonQueryAsync(ct);
-            // Each row is locked and its version was read under the lock, so this cannot miss; if it ever does,
-            // fail the batch rather than overwrite a state its turns did not see.
             foreach (var (command, id, expected) in grainUpdates)
             {
-                if (command.RecordsAffected != 1)
-                    throw new InvalidOperationException($"Grain {id} changed during its turn (expected version {expected}).");
+                if (command.RecordsAffected == 1) continue;
+                // A new grain has no row to lock: two transactions may both try to create it, and the second must run again.
+                if (expected == 0) throw new GrainCreatedMeanwhile(id);
+                // An existing row is locked and its version was read under the lock, so this cannot miss; if it ever
+                // does, fail the batch rather than overwrite a state its turns did not see.
+                throw new InvalidOperationException($"Grain {id} changed during its turn (expected version {expected}).");
             }
         }
 
@@ -665,12 +665,23 @@ public sealed partial class PostgresGrainStore : IGrainStore, IAsyncDisposable, 
     private static NpgsqlBatchCommand DeleteTriggerCommand(GrainId id, TurnTrigger.Timer trigger) =>
         TimerCommand("DeleteTimerAtAttempt", id, trigger.Name, P("Attempt", trigger.Attempt));
 
+    private static NpgsqlBatchCommand InsertGrainCommand(GrainId id, DateTimeOffset now, TurnDecision.Write write) =>
+        GrainRowCommand("InsertGrain", id, version: 1, now, write);
+
     private static NpgsqlBatchCommand UpdateGrainCommand(GrainId id, long expectedVersion, long version,
         DateTimeOffset now, TurnDecision.Write write)
     {
+        var command = GrainRowCommand("UpdateGrain", id, version, now, write);
+        command.Parameters.Add(P("ExpectedVersion", expectedVersion));
+        return command;
+    }
+
+    /// <summary>A grain row's every column, for the statement that inserts or updates it.</summary>
+    private static NpgsqlBatchCommand GrainRowCommand(string name, GrainId id, long version, DateTimeOffset now, TurnDecision.Write write)
+    {
         var p = write.Projection;
-        return GrainCommand("UpdateGrain", id,
-            P("ExpectedVersion", expectedVersion), P("Version", version), P("UpdatedAt", now), P("State", write.StateJson),
+        return GrainCommand(name, id,
+            P("Version", version), P("UpdatedAt", now), P("State", write.StateJson),
             P("DisplayName", p.DisplayName), P("CohortId", p.CohortId), P("CoachId", p.CoachId), P("Status", p.Status),
             P("StatusSince", p.StatusSince), P("StatusDetail", p.StatusDetail), P("Risk", p.Risk),
             P("LastRating", p.LastRating), P("NextSessionAt", p.NextSessionAt),

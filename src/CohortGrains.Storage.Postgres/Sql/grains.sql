@@ -5,25 +5,26 @@ SELECT version, updated_at, state
 FROM grains
 WHERE org_id = @OrgId AND grain_type = @GrainType AND grain_key = @GrainKey;
 
--- name: EnsureGrain
--- First statement of every turn. A grain that does not exist yet gets a version-0 placeholder row, so the lock below
--- always has a row to take: two nodes creating the same grain at once serialize on it (the second INSERT waits for the
--- first transaction, then does nothing). The placeholder is never committed: the turn turns it into version 1, or
--- deletes it (reject), or rolls back. For an existing grain this is one index probe and writes nothing.
-INSERT INTO grains (org_id, grain_type, grain_key, version, updated_at, state)
-VALUES (@OrgId, @GrainType, @GrainKey, 0, @UpdatedAt, '')
-ON CONFLICT DO NOTHING;
-
 -- name: LockGrain
--- Holds the grain for the whole turn: every turn of one grain runs after the previous one committed.
+-- Holds the grain for the whole turn: every turn of one grain runs after the previous one committed. A grain that
+-- does not exist yet has no row to lock: its first turn inserts it (InsertGrain).
 SELECT version, updated_at, state
 FROM grains
 WHERE org_id = @OrgId AND grain_type = @GrainType AND grain_key = @GrainKey
 FOR UPDATE;
 
--- name: DeletePlaceholder
-DELETE FROM grains
-WHERE org_id = @OrgId AND grain_type = @GrainType AND grain_key = @GrainKey AND version = 0;
+-- name: InsertGrain
+-- The turn that creates a grain. If another transaction created it meanwhile this inserts nothing (it waits for that
+-- transaction first), and the store runs its batch again, this time locking the row that now exists.
+INSERT INTO grains (org_id, grain_type, grain_key, version, updated_at,
+    display_name, cohort_id, coach_id, status, status_since, status_detail, risk, last_rating,
+    next_session_at, earliest_open_action_due, prompts_sent, replies, touches_sent, actions_total, actions_done,
+    escalations, escalations_caught, phone, email, ended_early, state)
+VALUES (@OrgId, @GrainType, @GrainKey, @Version, @UpdatedAt,
+    @DisplayName, @CohortId, @CoachId, @Status, @StatusSince, @StatusDetail, @Risk, @LastRating,
+    @NextSessionAt, @EarliestOpenActionDue, @PromptsSent, @Replies, @TouchesSent, @ActionsTotal, @ActionsDone,
+    @Escalations, @EscalationsCaught, @Phone, @Email, @EndedEarly, @State)
+ON CONFLICT DO NOTHING;
 
 -- name: UpdateGrain
 -- Checks the version read at the start of the turn, like every update of a versioned row.
@@ -39,8 +40,8 @@ WHERE org_id = @OrgId AND grain_type = @GrainType AND grain_key = @GrainKey AND 
 
 -- name: QueryGrains
 -- /**filters**/ is replaced by fixed "AND column = @Param" fragments for the filters given, so each
--- filter can use its index; /**order**/ by one of the two orderings. version > 0 is belt and braces: placeholders
--- are never committed.
+-- filter can use its index; /**order**/ by one of the two orderings. version > 0 is belt and braces: every
+-- committed grain has version 1 or more.
 SELECT org_id, grain_type, grain_key, version, updated_at,
        display_name, cohort_id, coach_id, status, status_since, status_detail, risk, last_rating,
        next_session_at, earliest_open_action_due, prompts_sent, replies, touches_sent, actions_total,
