@@ -43,8 +43,28 @@ public sealed class PostgresStoreTests(PostgresDatabase database) : IClassFixtur
         await Task.WhenAll(nodes.Select(n => Task.Run(() => n.MigrateAsync(Ct))));
 
         Assert.All(await Task.WhenAll(nodes.Select(n => n.IsReadyAsync(Ct))), Assert.True);
-        Assert.Equal("1:initial,2:phone_lookup,3:program_arc,4:security,5:nodes", await PostgresServer.ScalarAsync<string>(database.ConnectionString(schema),
+        Assert.Equal("1:initial,2:phone_lookup,3:program_arc,4:security,5:nodes,6:partial_lookup_indexes", await PostgresServer.ScalarAsync<string>(database.ConnectionString(schema),
             "SELECT string_agg(version || ':' || name, ',' ORDER BY version) FROM schema_migrations"));
+    }
+
+    [Fact]
+    public async Task OnATableTooNewForStatisticsAGrainIsLockedThroughItsPrimaryKey()
+    {
+        // A launch fills an empty table faster than autovacuum analyzes it. Once, the lookup by key used an
+        // (org, type, phone) index instead and read the whole org on every turn: enrolment ran at a fifth of its speed.
+        var schema = database.ConnectionString(await database.CreateSchemaAsync());
+        await Open(schema).MigrateAsync(Ct);
+        await using var c = new NpgsqlConnection(schema);
+        await c.OpenAsync();
+        await using (var generic = new NpgsqlCommand("SET plan_cache_mode = force_generic_plan; " +
+            "PREPARE lock_grain(text, text, text) AS SELECT version FROM grains WHERE org_id = $1 AND grain_type = $2 AND grain_key = $3 FOR UPDATE", c))
+        {
+            await generic.ExecuteNonQueryAsync();
+        }
+        await using var explain = new NpgsqlCommand("EXPLAIN (FORMAT JSON) EXECUTE lock_grain('org1', 'ClientLoop', 'ana')", c);
+        var plan = JsonNode.Parse((string)(await explain.ExecuteScalarAsync())!)!.ToJsonString();
+
+        Assert.Contains("\"Index Name\":\"grains_pkey\"", plan);
     }
 
     [Fact]
