@@ -44,6 +44,24 @@ public sealed class TurnBatcherTests
     }
 
     [Fact]
+    public async Task ABusyGrainsTurnsWaitForItsRunningTransactionAndGoTogetherIntoTheNextWhileOtherGrainsDoNotWait()
+    {
+        var store = GatedStore.Create(out var gate);
+        var batcher = new TurnBatcher(store, maxTurns: 64, maxBatches: 2);
+
+        var first = batcher.RunAsync(Turn("hot"), CancellationToken.None);
+        await gate.Arrivals.WaitAsync(TimeSpan.FromSeconds(10));
+        var more = new[] { batcher.RunAsync(Turn("hot"), CancellationToken.None), batcher.RunAsync(Turn("hot"), CancellationToken.None) };
+        var other = batcher.RunAsync(Turn("ana"), CancellationToken.None);
+        // The second transaction starts at once with ana alone: hot is in the first one, so its turns wait.
+        await gate.Arrivals.WaitAsync(TimeSpan.FromSeconds(10));
+        gate.Open();
+
+        await Task.WhenAll(more.Append(first).Append(other)).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(["hot", "ana", "hot hot"], gate.Batches);
+    }
+
+    [Fact]
     public async Task AWaitingTurnWhoseCallerStoppedStartingNeverRuns()
     {
         var store = GatedStore.Create(out var gate);
@@ -79,10 +97,14 @@ public sealed class TurnBatcherTests
     {
         private readonly TaskCompletionSource _open = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly TaskCompletionSource _entered = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private readonly ConcurrentQueue<int> _sizes = new();
+        private readonly ConcurrentQueue<IReadOnlyList<TurnRequest>> _batches = new();
 
         public Task Entered => _entered.Task;
-        public int[] BatchSizes => [.. _sizes];
+        /// <summary>Released once per transaction that reached the store.</summary>
+        public SemaphoreSlim Arrivals { get; } = new(0);
+        public int[] BatchSizes => [.. _batches.Select(b => b.Count)];
+        /// <summary>Each transaction's grain keys, space-separated, in the order the transactions began.</summary>
+        public string[] Batches => [.. _batches.Select(b => string.Join(' ', b.Select(t => t.Id.Key)))];
         public bool FailNext { get; set; }
         public void Open() => _open.TrySetResult();
 
@@ -101,8 +123,9 @@ public sealed class TurnBatcherTests
 
         private async Task<IReadOnlyList<TurnOutcome>> RunAsync(IReadOnlyList<TurnRequest> turns)
         {
-            _sizes.Enqueue(turns.Count);
+            _batches.Enqueue(turns);
             _entered.TrySetResult();
+            Arrivals.Release();
             await _open.Task;
             if (FailNext)
             {
