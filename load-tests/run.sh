@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs one load-test scenario against a local cluster and writes load-tests/results/<scenario>-<date>.json, .md, .svg.
 #
-#   load-tests/run.sh launch|storm|replies|soak [--short] [--clients N] [--timers N] [--rate N] [--duration S]
+#   load-tests/run.sh launch|storm|replies|soak [--short] [--clients N] [--timers N] [--rate N] [--duration S] [--warm-up S]
 #                     [--nodes N] [--concurrency N] [--deadline S]
 #
 # The generator starts PostgreSQL and the nodes through deploy/local-cluster.sh (in a state directory of its own under

@@ -14,6 +14,8 @@ public sealed record LoadOptions
     public int Rate { get; init; }
     /// <summary>Length of a measured phase (replies: each phase; soak: the simulated week in real time).</summary>
     public TimeSpan Duration { get; init; }
+    /// <summary>Unmeasured load before the replies scenario's measured phases.</summary>
+    public TimeSpan WarmUp { get; init; }
     public int Nodes { get; init; }
     /// <summary>Requests in flight at once from the generator.</summary>
     public int Concurrency { get; init; }
@@ -34,6 +36,7 @@ public sealed record LoadOptions
           --timers N     timers due at once (storm 100000)
           --rate N       fixed request rate of the replies scenario's first phase (1000/s)
           --duration S   seconds per replies phase (30); the simulated week of the soak in real seconds (600)
+          --warm-up S    unmeasured seconds at max before the replies phases (15; short 1)
           --nodes N      nodes started (launch/storm/replies 2, soak 1: an accelerated clock starts per node)
           --concurrency N  requests in flight (64)
           --short        seconds-long smoke run with small N (what ./test.sh runs)
@@ -62,7 +65,7 @@ public sealed record LoadOptions
                 value = i + 1 < args.Length ? args[++i] : throw new ArgumentException($"--{name} needs a value");
             flags[name] = value;
         }
-        var known = new[] { "clients", "timers", "rate", "duration", "nodes", "concurrency", "short", "deadline", "results", "repo",
+        var known = new[] { "clients", "timers", "rate", "duration", "warm-up", "nodes", "concurrency", "short", "deadline", "results", "repo",
             "cluster-dir", "base-port", "pg-port", "postgres", "no-build", "quiet", "seed" };
         foreach (var f in flags.Keys) if (!known.Contains(f)) throw new ArgumentException($"unknown option --{f}");
 
@@ -82,6 +85,7 @@ public sealed record LoadOptions
             Timers = Int("timers", isShort ? 300 : 100_000),
             Rate = Int("rate", isShort ? 100 : 1_000),
             Duration = TimeSpan.FromSeconds(Int("duration", defaultDuration)),
+            WarmUp = TimeSpan.FromSeconds(Int("warm-up", isShort ? 1 : 15)),
             Nodes = Int("nodes", scenario == "soak" ? 1 : 2),
             Concurrency = Int("concurrency", isShort ? 16 : 64),
             Short = isShort,

@@ -127,7 +127,7 @@ public sealed class Sampler
         var run = _run!;
         var key = run.Cluster.OperatorKey;
         var t = _watch.Elapsed.TotalSeconds;
-        var turns = await run.SumMetricAsync("cohortgrains_turns_total", null, key, ct);
+        var turns = await run.SumMetricAsync("cohortgrains_turns_total", key, ct);
         var cluster = await run.Api(key, node: 0).GetJsonAsync("/api/v1/cluster", ct);
         // The nodes' clock may run fast (soak): their lag is in program seconds; the chart shows real seconds.
         var lag = (cluster["timers"]?["oldestLagSeconds"]?.GetValue<double>() ?? 0) / _speed;

@@ -67,8 +67,11 @@ public sealed partial class RunContext(LoadOptions options, LocalCluster cluster
         return rows;
     }
 
-    /// <summary>Sum of a counter over every node's /metrics (counters are per node: README Operating).</summary>
-    public async Task<double> SumMetricAsync(string name, string? labelFilter, string operatorKey, CancellationToken ct)
+    /// <summary>
+    /// Sum of a counter (or histogram bucket) over every node's /metrics (counters are per node: README Operating),
+    /// over the series whose labels contain every one of <paramref name="labelFilters"/>.
+    /// </summary>
+    public async Task<double> SumMetricAsync(string name, string operatorKey, CancellationToken ct, params string[] labelFilters)
     {
         double sum = 0;
         foreach (var url in cluster.NodeUrls)
@@ -82,14 +85,15 @@ public sealed partial class RunContext(LoadOptions options, LocalCluster cluster
             {
                 var m = MetricLine().Match(line);
                 if (!m.Success || m.Groups["name"].Value != name) continue;
-                if (labelFilter is not null && !m.Groups["labels"].Value.Contains(labelFilter, StringComparison.Ordinal)) continue;
+                if (!labelFilters.All(f => m.Groups["labels"].Value.Contains(f, StringComparison.Ordinal))) continue;
                 sum += double.Parse(m.Groups["value"].Value, CultureInfo.InvariantCulture);
             }
         }
         return sum;
     }
 
-    [GeneratedRegex(@"^(?<name>[a-z_]+)(\{(?<labels>[^}]*)\})?\s+(?<value>[-+0-9.eE]+|NaN)")]
+    // Label values are quoted and may hold braces (route templates such as /clients/{clientId}).
+    [GeneratedRegex(@"^(?<name>[a-z_]+)(\{(?<labels>(?:[^""}]|""(?:[^""\\]|\\.)*"")*)\})?\s+(?<value>[-+0-9.eE]+|NaN)")]
     private static partial Regex MetricLine();
 
     public static double RssMb(int pid)

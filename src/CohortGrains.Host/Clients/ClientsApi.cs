@@ -52,12 +52,15 @@ public static class ClientsApi
     /// the caller may not see the client (both are "not found"); a Forbidden rejection when they see it but may not
     /// send this (a client pausing their own loop).
     /// </summary>
-    public static async Task<GrainCall<ClientLoopState>?> CallAsync(GrainRuntime runtime, HttpContext http, string clientId, ClientLoopMessage message, CancellationToken ct)
+    public static async Task<GrainCall<ClientLoopState>?> CallAsync(GrainRuntime runtime, HttpContext http, string clientId, ClientLoopMessage message, CancellationToken ct) =>
+        await FindAsync(runtime, http, clientId, ct) is { } client ? await CallAsync(runtime, http, client, message, ct) : null;
+
+    /// <summary>As above, for a caller that has just found <paramref name="client"/> (one read of the grain, not two).</summary>
+    public static async Task<GrainCall<ClientLoopState>> CallAsync(GrainRuntime runtime, HttpContext http, ClientLoopState client, ClientLoopMessage message, CancellationToken ct)
     {
-        if (await FindAsync(runtime, http, clientId, ct) is not { } client) return null;
         if (!Access.MaySend(http.User, client, message)) return new GrainCall<ClientLoopState>.Rejected(Forbidden, "only the client's coach or an org admin can do this");
-        var audit = Audit.ForClientMessage(http, clientId, message) is { } entry ? [entry] : Array.Empty<AuditWrite>();
-        return await runtime.SendAsync<ClientLoopState>(Id(http.User.OrgId(), clientId), message, audit, ct);
+        var audit = Audit.ForClientMessage(http, client.ClientId, message) is { } entry ? [entry] : Array.Empty<AuditWrite>();
+        return await runtime.SendAsync<ClientLoopState>(Id(http.User.OrgId(), client.ClientId), message, audit, ct);
     }
 
     private const string Forbidden = "forbidden";

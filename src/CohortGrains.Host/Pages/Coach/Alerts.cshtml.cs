@@ -58,7 +58,7 @@ public sealed class AlertsModel(GrainRuntime runtime) : WebPageModel(runtime)
         bool alsoHandle, CancellationToken ct)
     {
         // The client must be one the caller may write to, exactly as for the API.
-        if (clientId is null || await ClientsApi.FindAsync(Runtime, HttpContext, clientId, ct) is null)
+        if (clientId is null || await ClientsApi.FindAsync(Runtime, HttpContext, clientId, ct) is not { } client)
         {
             await LoadAsync(ct);
             return Missing("client");
@@ -66,7 +66,7 @@ public sealed class AlertsModel(GrainRuntime runtime) : WebPageModel(runtime)
         var v = new Validation();
         var message = MessagesApi.Parse(v, text, channel, requestId);
         if (!v.IsValid) return await InvalidAsync(alertId, FieldErrors.From(v.Errors()), text, ct);
-        var call = await ClientsApi.CallAsync(Runtime, HttpContext, clientId, message!, ct);
+        var call = await ClientsApi.CallAsync(Runtime, HttpContext, client, message!, ct);
         if (call is GrainCall<ClientLoopState>.Rejected rejected)
         {
             var errors = new FieldErrors();
