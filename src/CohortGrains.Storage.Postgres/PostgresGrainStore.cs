@@ -296,8 +296,9 @@ public sealed partial class PostgresGrainStore : IGrainStore, IAsyncDisposable, 
     }
 
     /// <summary>A message is a timer on its target due now, named uniquely so messages never replace each other.</summary>
-    private static NpgsqlBatchCommand MessageCommand(MessageWrite m, DateTimeOffset now) =>
-        TimerCommand("InsertTimer", m.Target, $"msg:{Guid.NewGuid():N}", P("DueAt", now), P("Payload", m.PayloadJson));
+    private static NpgsqlBatchCommand MessageCommand(MessageWrite m, DateTimeOffset now) => m.OnlyIfTopic is { } topic
+        ? TimerCommand("InsertTimerIfTopic", m.Target, $"msg:{Guid.NewGuid():N}", P("DueAt", now), P("Payload", m.PayloadJson), P("Topic", topic))
+        : TimerCommand("InsertTimer", m.Target, $"msg:{Guid.NewGuid():N}", P("DueAt", now), P("Payload", m.PayloadJson));
 
     // ---- timers and outbox: claimed by workers under leases ----
 
@@ -689,6 +690,6 @@ public sealed partial class PostgresGrainStore : IGrainStore, IAsyncDisposable, 
             P("Replies", p.Replies), P("TouchesSent", p.TouchesSent), P("ActionsTotal", p.ActionsTotal),
             P("ActionsDone", p.ActionsDone), P("Escalations", p.Escalations),
             P("EscalationsCaught", p.EscalationsCaught), P("Phone", p.Phone), P("Email", p.Email),
-            new NpgsqlParameter("EndedEarly", NpgsqlDbType.Boolean) { Value = p.EndedEarly });
+            new NpgsqlParameter("EndedEarly", NpgsqlDbType.Boolean) { Value = p.EndedEarly }, P("Topics", p.Topics));
     }
 }

@@ -42,6 +42,7 @@ internal sealed class GrainRowData
     public string? Phone { get; set; }
     public string? Email { get; set; }
     public bool EndedEarly { get; set; }
+    public string? Topics { get; set; }
 
     public GrainRow ToGrainRow() => new(new GrainId(OrgId, GrainType, GrainKey), Version, Instant.From(UpdatedAt), new GrainProjection
     {
@@ -65,6 +66,7 @@ internal sealed class GrainRowData
         Phone = Phone,
         Email = Email,
         EndedEarly = EndedEarly,
+        Topics = Topics,
     });
 }
 

@@ -41,6 +41,7 @@ internal sealed class GrainRowData
     public string? Phone { get; set; }
     public string? Email { get; set; }
     public long EndedEarly { get; set; }
+    public string? Topics { get; set; }
 
     public GrainId Id => new(OrgId, GrainType, GrainKey);
 
@@ -68,6 +69,7 @@ internal sealed class GrainRowData
         Phone = Phone,
         Email = Email,
         EndedEarly = EndedEarly != 0,
+        Topics = Topics,
     });
 
     /// <summary>Parameters for InsertGrain / UpdateGrain.</summary>
@@ -101,6 +103,7 @@ internal sealed class GrainRowData
         p.Phone,
         p.Email,
         EndedEarly = p.EndedEarly ? 1 : 0,
+        p.Topics,
     };
 }
 

@@ -216,10 +216,10 @@ public sealed partial class SqliteGrainStore : IGrainStore, IDisposable
     {
         foreach (var m in messages)
         {
-            await c.ExecuteAsync(Cmd("InsertTimer", new
+            await c.ExecuteAsync(Cmd(m.OnlyIfTopic is null ? "InsertTimer" : "InsertTimerIfTopic", new
             {
                 m.Target.OrgId, GrainType = m.Target.Type, GrainKey = m.Target.Key,
-                Name = $"msg:{Guid.NewGuid():N}", DueAt = Instant.ToMs(now), Payload = m.PayloadJson,
+                Name = $"msg:{Guid.NewGuid():N}", DueAt = Instant.ToMs(now), Payload = m.PayloadJson, Topic = m.OnlyIfTopic,
             }, tx, ct));
         }
     }

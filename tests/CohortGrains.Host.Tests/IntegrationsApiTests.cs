@@ -6,6 +6,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
 using CohortGrains.Host.Tests.Infrastructure;
+using CohortGrains.Runtime.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -156,6 +157,29 @@ public sealed class OutboundWebhookTests : IAsyncLifetime
         await _host.PumpAsync();
         Assert.Equal(3, _receiver.At("/hooks").Count);
         await Arc.ProblemAsync(await org.Api.GetAsync($"/api/v1/webhooks/endpoints/{crm}/deliveries"), HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task AnEventNoEndpointSubscribesToNeverReachesTheOrgsIntegrationsGrain()
+    {
+        var org = await Org.CreateAsync(_host);
+        await AddEndpointAsync(org, "/done", "action.completed");
+        var clientId = await org.EnrolAsync();
+        _host.Clock.SetUtcNow(Arc.FirstSession);
+        await org.LogSessionAsync(clientId, "Make two prospecting calls");
+        await _host.PumpAsync();
+        var integrations = new GrainId(org.OrgId, "Integrations", org.OrgId);
+        var version = (await _host.Store.LoadAsync(integrations, default))!.Version;
+
+        // checkin.replied and client.stuck: nobody asked, so the (per-org, busy) grain takes no turn for them.
+        await org.Api.PostJsonAsync($"/api/v1/clients/{clientId}/replies", new { text = "2 stuck on pricing", channel = "sms" }, 200);
+        await _host.PumpAsync();
+        Assert.Equal(version, (await _host.Store.LoadAsync(integrations, default))!.Version);
+
+        await org.Api.PostJsonAsync($"/api/v1/clients/{clientId}/actions/s1-a1/complete", new { }, 200);
+        await _host.PumpAsync();
+        Assert.Equal(version + 1, (await _host.Store.LoadAsync(integrations, default))!.Version);
+        Assert.Single(_receiver.At("/done"));
     }
 
     public static TheoryData<string, string> BadEndpoints => new()

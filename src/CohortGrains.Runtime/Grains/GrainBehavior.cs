@@ -94,9 +94,13 @@ public abstract class GrainBehavior<TState, TMessage> : IGrainBehavior
                         JsonSerializer.Serialize(t.Message, DomainJson.Default.CoachMessage)));
                     break;
                 case PublishEvent p:
-                    // Through the org's Integrations grain, which knows the endpoints and fans out one delivery each.
+                    // Through the org's Integrations grain, which knows the endpoints and fans out one delivery each;
+                    // only if one of them subscribes to this event type (its projected topics), else it is not sent at all.
                     messages.Add(new MessageWrite(new GrainId(id.OrgId, IntegrationsDecider.GrainType, id.OrgId),
-                        JsonSerializer.Serialize<IntegrationsMessage>(new EventOccurred(p.Event), DomainJson.Default.IntegrationsMessage)));
+                        JsonSerializer.Serialize<IntegrationsMessage>(new EventOccurred(p.Event), DomainJson.Default.IntegrationsMessage))
+                    {
+                        OnlyIfTopic = p.Event.Type,
+                    });
                     break;
                 case RequestCoachDigest d:
                     // The digest's text needs the roster (a query): the "digest" channel composes it at send time.

@@ -110,7 +110,9 @@ public sealed class IntegrationsGrain : GrainBehavior<IntegrationsState, Integra
         IntegrationsDecider.Decide(state, message, now);
     protected override IntegrationsMessage Reminder(string name) => new IntegrationsReminderDue(name);
     // Nothing to aggregate: the endpoints are read from the state, one grain per org.
-    protected override GrainProjection Project(IntegrationsState s) => new();
+    /// <summary>The event types some endpoint subscribes to: events of other types are never sent to this grain.</summary>
+    protected override GrainProjection Project(IntegrationsState s) =>
+        new() { Topics = s.Endpoints.Count == 0 ? null : string.Join(' ', s.Endpoints.SelectMany(e => e.Events).Distinct().Order(StringComparer.Ordinal)) };
 }
 
 /// <summary>The grain types a node can run, by name.</summary>

@@ -39,6 +39,11 @@ public sealed record GrainProjection
     public string? Email { get; init; }
     /// <summary>The client left before the program's end: mid-program churn.</summary>
     public bool EndedEarly { get; init; }
+    /// <summary>
+    /// What the grain wants to hear about, space-separated (an org's Integrations grain: the event types its webhooks
+    /// subscribe to). Messages sent <see cref="MessageWrite.OnlyIfTopic"/> are stored only when it lists theirs.
+    /// </summary>
+    public string? Topics { get; init; }
 }
 
 /// <summary>What started a turn.</summary>
@@ -65,7 +70,15 @@ public sealed record OutboxWrite(
     string? PromptId);
 
 /// <summary>A message to another grain; stored as a timer on the target due immediately, so it survives crashes.</summary>
-public sealed record MessageWrite(GrainId Target, string PayloadJson);
+public sealed record MessageWrite(GrainId Target, string PayloadJson)
+{
+    /// <summary>
+    /// When set, the message is stored only if the target grain exists and its projected <see cref="GrainProjection.Topics"/>
+    /// list this topic when the sending turn writes it; otherwise it is dropped: nobody asked for it. So a busy org
+    /// without webhooks costs its Integrations grain no turn per event.
+    /// </summary>
+    public string? OnlyIfTopic { get; init; }
+}
 
 /// <summary>
 /// One answerable touch of a client and its first answer, upserted by (org, grain key, touch id) in the turn that sent

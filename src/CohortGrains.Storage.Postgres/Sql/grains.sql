@@ -19,11 +19,11 @@ FOR UPDATE;
 INSERT INTO grains (org_id, grain_type, grain_key, version, updated_at,
     display_name, cohort_id, coach_id, status, status_since, status_detail, risk, last_rating,
     next_session_at, earliest_open_action_due, prompts_sent, replies, touches_sent, actions_total, actions_done,
-    escalations, escalations_caught, phone, email, ended_early, state)
+    escalations, escalations_caught, phone, email, ended_early, topics, state)
 VALUES (@OrgId, @GrainType, @GrainKey, @Version, @UpdatedAt,
     @DisplayName, @CohortId, @CoachId, @Status, @StatusSince, @StatusDetail, @Risk, @LastRating,
     @NextSessionAt, @EarliestOpenActionDue, @PromptsSent, @Replies, @TouchesSent, @ActionsTotal, @ActionsDone,
-    @Escalations, @EscalationsCaught, @Phone, @Email, @EndedEarly, @State)
+    @Escalations, @EscalationsCaught, @Phone, @Email, @EndedEarly, @Topics, @State)
 ON CONFLICT DO NOTHING;
 
 -- name: UpdateGrain
@@ -35,7 +35,7 @@ UPDATE grains SET
     next_session_at = @NextSessionAt, earliest_open_action_due = @EarliestOpenActionDue,
     prompts_sent = @PromptsSent, replies = @Replies, touches_sent = @TouchesSent,
     actions_total = @ActionsTotal, actions_done = @ActionsDone, escalations = @Escalations,
-    escalations_caught = @EscalationsCaught, phone = @Phone, email = @Email, ended_early = @EndedEarly, state = @State
+    escalations_caught = @EscalationsCaught, phone = @Phone, email = @Email, ended_early = @EndedEarly, topics = @Topics, state = @State
 WHERE org_id = @OrgId AND grain_type = @GrainType AND grain_key = @GrainKey AND version = @ExpectedVersion;
 
 -- name: QueryGrains
@@ -45,7 +45,7 @@ WHERE org_id = @OrgId AND grain_type = @GrainType AND grain_key = @GrainKey AND 
 SELECT org_id, grain_type, grain_key, version, updated_at,
        display_name, cohort_id, coach_id, status, status_since, status_detail, risk, last_rating,
        next_session_at, earliest_open_action_due, prompts_sent, replies, touches_sent, actions_total,
-       actions_done, escalations, escalations_caught, phone, email, ended_early
+       actions_done, escalations, escalations_caught, phone, email, ended_early, topics
 FROM grains
 WHERE org_id = @OrgId AND grain_type = @GrainType AND version > 0 /**filters**/
 ORDER BY /**order**/
@@ -56,7 +56,7 @@ LIMIT @Limit OFFSET @Offset;
 SELECT org_id, grain_type, grain_key, version, updated_at,
        display_name, cohort_id, coach_id, status, status_since, status_detail, risk, last_rating,
        next_session_at, earliest_open_action_due, prompts_sent, replies, touches_sent, actions_total,
-       actions_done, escalations, escalations_caught, phone, email, ended_early
+       actions_done, escalations, escalations_caught, phone, email, ended_early, topics
 FROM grains
 WHERE phone = @Phone AND grain_type = @GrainType AND version > 0
 ORDER BY updated_at DESC, org_id, grain_key

@@ -32,6 +32,16 @@ ON CONFLICT (org_id, grain_type, grain_key, name) DO UPDATE SET
 INSERT INTO timers (org_id, grain_type, grain_key, name, due_at, payload, attempt, lease_owner, lease_until)
 VALUES (@OrgId, @GrainType, @GrainKey, @Name, @DueAt, @Payload, 0, NULL, NULL);
 
+-- name: InsertTimerIfTopic
+-- A message only for a target that asked for its topic (MessageWrite.OnlyIfTopic): read in the sending turn's
+-- transaction, so it follows the target's last committed state.
+INSERT INTO timers (org_id, grain_type, grain_key, name, due_at, payload, attempt, lease_owner, lease_until)
+SELECT @OrgId, @GrainType, @GrainKey, @Name, @DueAt, @Payload, 0, NULL, NULL
+WHERE EXISTS (
+    SELECT 1 FROM grains
+    WHERE org_id = @OrgId AND grain_type = @GrainType AND grain_key = @GrainKey
+      AND @Topic = ANY (string_to_array(topics, ' ')));
+
 -- name: ClaimDueTimers
 -- Oldest due first, in one statement: rows another node is claiming or a turn holds are skipped, not waited for
 -- (SKIP LOCKED), and a lease that has not expired belongs to someone else. RETURNING gives the bumped attempt.

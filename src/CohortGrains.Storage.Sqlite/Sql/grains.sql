@@ -10,12 +10,12 @@ INSERT INTO grains (
     org_id, grain_type, grain_key, version, updated_at,
     display_name, cohort_id, coach_id, status, status_since, status_detail, risk, last_rating,
     next_session_at, earliest_open_action_due, prompts_sent, replies, touches_sent, actions_total,
-    actions_done, escalations, escalations_caught, phone, email, ended_early, state)
+    actions_done, escalations, escalations_caught, phone, email, ended_early, topics, state)
 VALUES (
     @OrgId, @GrainType, @GrainKey, @Version, @UpdatedAt,
     @DisplayName, @CohortId, @CoachId, @Status, @StatusSince, @StatusDetail, @Risk, @LastRating,
     @NextSessionAt, @EarliestOpenActionDue, @PromptsSent, @Replies, @TouchesSent, @ActionsTotal,
-    @ActionsDone, @Escalations, @EscalationsCaught, @Phone, @Email, @EndedEarly, @State);
+    @ActionsDone, @Escalations, @EscalationsCaught, @Phone, @Email, @EndedEarly, @Topics, @State);
 
 -- name: UpdateGrain
 -- Checks the version read at the start of the turn, like every update of a versioned row.
@@ -26,7 +26,7 @@ UPDATE grains SET
     next_session_at = @NextSessionAt, earliest_open_action_due = @EarliestOpenActionDue,
     prompts_sent = @PromptsSent, replies = @Replies, touches_sent = @TouchesSent,
     actions_total = @ActionsTotal, actions_done = @ActionsDone, escalations = @Escalations,
-    escalations_caught = @EscalationsCaught, phone = @Phone, email = @Email, ended_early = @EndedEarly, state = @State
+    escalations_caught = @EscalationsCaught, phone = @Phone, email = @Email, ended_early = @EndedEarly, topics = @Topics, state = @State
 WHERE org_id = @OrgId AND grain_type = @GrainType AND grain_key = @GrainKey AND version = @ExpectedVersion;
 
 -- name: QueryGrains
@@ -35,7 +35,7 @@ WHERE org_id = @OrgId AND grain_type = @GrainType AND grain_key = @GrainKey AND 
 SELECT org_id, grain_type, grain_key, version, updated_at,
        display_name, cohort_id, coach_id, status, status_since, status_detail, risk, last_rating,
        next_session_at, earliest_open_action_due, prompts_sent, replies, touches_sent, actions_total,
-       actions_done, escalations, escalations_caught, phone, email, ended_early
+       actions_done, escalations, escalations_caught, phone, email, ended_early, topics
 FROM grains
 WHERE org_id = @OrgId AND grain_type = @GrainType /**filters**/
 ORDER BY /**order**/
@@ -46,7 +46,7 @@ LIMIT @Limit OFFSET @Offset;
 SELECT org_id, grain_type, grain_key, version, updated_at,
        display_name, cohort_id, coach_id, status, status_since, status_detail, risk, last_rating,
        next_session_at, earliest_open_action_due, prompts_sent, replies, touches_sent, actions_total,
-       actions_done, escalations, escalations_caught, phone, email
+       actions_done, escalations, escalations_caught, phone, email, ended_early, topics
 FROM grains
 WHERE phone = @Phone AND grain_type = @GrainType
 ORDER BY updated_at DESC, org_id, grain_key

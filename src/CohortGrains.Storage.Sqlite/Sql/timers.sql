@@ -29,6 +29,15 @@ ON CONFLICT (org_id, grain_type, grain_key, name) DO UPDATE SET
 INSERT INTO timers (org_id, grain_type, grain_key, name, due_at, payload, attempt, lease_owner, lease_until)
 VALUES (@OrgId, @GrainType, @GrainKey, @Name, @DueAt, @Payload, 0, NULL, NULL);
 
+-- name: InsertTimerIfTopic
+-- A message only for a target that asked for its topic (MessageWrite.OnlyIfTopic).
+INSERT INTO timers (org_id, grain_type, grain_key, name, due_at, payload, attempt, lease_owner, lease_until)
+SELECT @OrgId, @GrainType, @GrainKey, @Name, @DueAt, @Payload, 0, NULL, NULL
+WHERE EXISTS (
+    SELECT 1 FROM grains
+    WHERE org_id = @OrgId AND grain_type = @GrainType AND grain_key = @GrainKey
+      AND instr(' ' || topics || ' ', ' ' || @Topic || ' ') > 0);
+
 -- name: ClaimDueTimers
 -- Oldest due first; a lease that has not expired belongs to someone else. RETURNING gives the bumped attempt.
 UPDATE timers
