@@ -6,6 +6,7 @@
 #   deploy/local-cluster.sh status   the nodes, their readiness, and GET /api/v1/cluster
 #   deploy/local-cluster.sh stop     drain every node (SIGTERM: stop claiming, finish turns, release leases,
 #                                    deregister), then stop the PostgreSQL this script started
+#   deploy/local-cluster.sh stop-nodes  drain every node and leave PostgreSQL running (to start nodes with new settings)
 #   deploy/local-cluster.sh clean    stop, then delete the cluster's data directory
 #
 # Environment (all optional):
@@ -213,6 +214,7 @@ status() {
 
 case "${1:-}" in
   stop) stop_nodes; stop_postgres ;;
+  stop-nodes) stop_nodes ;;
   clean) stop_nodes; stop_postgres; rm -rf "$state"; log "removed $state" ;;
   status) status ;;
   '' | *[!0-9]*) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;

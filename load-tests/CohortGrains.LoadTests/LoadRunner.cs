@@ -27,19 +27,11 @@ public static class LoadRunner
             // Information logs per request cost CPU the nodes need for turns; warnings and errors still show.
             ["Logging__LogLevel__Default"] = "Warning",
         };
-        double speed = 1;
-        if (o.Scenario == "soak")
-        {
-            // A simulated week in Duration real seconds.
-            speed = Math.Round(TimeSpan.FromDays(7).TotalSeconds / o.Duration.TotalSeconds, 1);
-            env["Clock__Speed"] = speed.ToString(CultureInfo.InvariantCulture);
-            r.Parameters["clockSpeed"] = speed;
-        }
         Sampler? sampler = null;
         try
         {
             await live.RunAsync($"start PostgreSQL and {o.Nodes} node(s)", 1, p => cluster.StartAsync(o.Nodes, env, token));
-            sampler = Sampler.Start(run, speed, token);
+            sampler = Sampler.Start(run, token);
             switch (o.Scenario)
             {
                 case "launch": await Scenarios.LaunchAsync(run, r, token); break;
@@ -93,9 +85,9 @@ public sealed class Sampler
 
     public IReadOnlyList<Sample> Samples { get { lock (_samples) return _samples.ToList(); } }
 
-    public static Sampler Start(RunContext run, double speed, CancellationToken ct)
+    public static Sampler Start(RunContext run, CancellationToken ct)
     {
-        var s = new Sampler { _run = run, _speed = speed };
+        var s = new Sampler { _run = run };
         var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, s._stop.Token);
         s._loop = Task.Run(() => s.LoopAsync(linked.Token), CancellationToken.None);
         return s;
@@ -104,7 +96,9 @@ public sealed class Sampler
     private readonly Stopwatch _watch = Stopwatch.StartNew();
     private double? _lastTurns, _lastT;
     private RunContext? _run;
-    private double _speed = 1;
+
+    /// <summary>How fast the nodes' clock runs (the soak's week): their lag is in program seconds, the chart in real ones.</summary>
+    public double ClockSpeed { get; set; } = 1;
 
     private async Task LoopAsync(CancellationToken ct)
     {
@@ -129,8 +123,7 @@ public sealed class Sampler
         var t = _watch.Elapsed.TotalSeconds;
         var turns = await run.SumMetricAsync("cohortgrains_turns_total", key, ct);
         var cluster = await run.Api(key, node: 0).GetJsonAsync("/api/v1/cluster", ct);
-        // The nodes' clock may run fast (soak): their lag is in program seconds; the chart shows real seconds.
-        var lag = (cluster["timers"]?["oldestLagSeconds"]?.GetValue<double>() ?? 0) / _speed;
+        var lag = (cluster["timers"]?["oldestLagSeconds"]?.GetValue<double>() ?? 0) / ClockSpeed;
         var rss = run.Cluster.NodePids().Sum(RunContext.RssMb);
         var db = await run.ScalarAsync("SELECT pg_database_size(current_database())", ct) / 1024.0 / 1024.0;
         // The first sample has no interval yet: it counts zero turns/s (a short run still gets a point on the chart).

@@ -37,7 +37,18 @@ public sealed class LocalCluster(ClusterSettings settings)
     {
         Directory.CreateDirectory(settings.StateDirectory);
         await RunScriptAsync(nodes.ToString(CultureInfo.InvariantCulture), nodeEnvironment, ct);
-        Nodes = nodes;
+        (Nodes, _environment) = (nodes, nodeEnvironment);
+    }
+
+    private IReadOnlyDictionary<string, string> _environment = new Dictionary<string, string>();
+
+    /// <summary>Drains the nodes and starts as many again, with <paramref name="changes"/> added to their settings; the database stays up.</summary>
+    public async Task RestartNodesAsync(IReadOnlyDictionary<string, string> changes, CancellationToken ct)
+    {
+        var environment = new Dictionary<string, string>(_environment);
+        foreach (var (k, v) in changes) environment[k] = v;
+        await RunScriptAsync("stop-nodes", new Dictionary<string, string>(), ct);
+        await StartAsync(Nodes, environment, ct);
     }
 
     /// <summary>SIGTERM drain of every node and the PostgreSQL the script started; safe to call twice.</summary>

@@ -41,22 +41,25 @@ public sealed record Population(string OrgId, string ApiKey, IReadOnlyList<strin
         return sizes;
     }
 
-    /// <summary>Org, coach, cohorts (activated) and the bulk enrolments; figures go into <paramref name="figures"/>.</summary>
+    /// <summary>
+    /// Org, cohorts (activated) each with a coach of its own, and the bulk enrolments; figures go into
+    /// <paramref name="figures"/>. A coach per cohort, as in a coaching company: one coach for a million clients would
+    /// make that one grain take every alert of the run.
+    /// </summary>
     public static async Task<Population> EnrolAsync(RunContext run, int n, Dictionary<string, object?> figures, CancellationToken ct)
     {
         var op = run.Api(run.Cluster.OperatorKey, node: 0);
         var org = await op.CreateOrgAsync($"Load {run.Options.Scenario} {DateTime.UtcNow:yyyyMMdd-HHmmss}", ct);
-        var admin = run.Api(org.ApiKey, node: 0);
-        var coach = await admin.CreateCoachAsync(new NewCoach("Load Coach", "UTC", "coach@load.example",
-            [new("monday", "09:00", "17:00"), new("wednesday", "09:00", "17:00")]), ct);
         var sizes = CohortSizes(n, run.Random);
         var cohorts = new string[sizes.Count];
-        await run.Live.RunAsync($"create {sizes.Count} cohorts", sizes.Count, async phase =>
+        await run.Live.RunAsync($"create {sizes.Count} cohorts and their coaches", sizes.Count, async phase =>
         {
             var done = 0;
             await Parallel2.ForEachAsync(Enumerable.Range(0, sizes.Count), Math.Min(run.Options.Concurrency, 16), async (i, c) =>
             {
                 var api = run.Api(org.ApiKey);
+                var coach = await api.CreateCoachAsync(new NewCoach($"Load Coach {i + 1}", "UTC", $"coach{i + 1}@load.example",
+                    [new("monday", "09:00", "17:00"), new("wednesday", "09:00", "17:00")]), c);
                 var cohort = await api.CreateCohortAsync(new NewCohort($"Cohort {i + 1}", coach.CoachId,
                     new CohortProgram("tuesday", "10:00", "UTC")), c);
                 await api.ActivateCohortAsync(cohort.CohortId, c);

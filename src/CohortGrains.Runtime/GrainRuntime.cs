@@ -23,8 +23,9 @@ public abstract record GrainCall<TState> where TState : class
 public sealed class GrainRuntime(IGrainStore store, GrainTypeRegistry types, TimeProvider clock, RuntimeMetrics metrics, ILogger<GrainRuntime> logger,
     IOptions<WorkerOptions>? options = null)
 {
-    private readonly TurnBatcher _batcher = new(store,
-        (options?.Value ?? new WorkerOptions()).TurnBatchSize, (options?.Value ?? new WorkerOptions()).MaxConcurrentBatches);
+    private readonly TurnBatcher _batcher = Batcher(store, options?.Value ?? new WorkerOptions());
+
+    private static TurnBatcher Batcher(IGrainStore store, WorkerOptions options) => new(store, options.TurnBatchSize, options.MaxConcurrentBatches);
 
     public IGrainStore Store => store;
     public TimeProvider Clock => clock;
