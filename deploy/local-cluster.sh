@@ -16,6 +16,7 @@
 #   COHORTGRAINS_BASE_PORT     port of node 1 (default 5081); node i listens on BASE_PORT + i - 1
 #   COHORTGRAINS_NO_BUILD=1    use the existing Release build of the host
 #   COHORTGRAINS_NODE_ARGS     extra command-line settings for every node (e.g. "--Clock:Speed=60")
+#   COHORTGRAINS_PG_OPTIONS    extra settings for the PostgreSQL started here (e.g. "-c shared_preload_libraries=pg_stat_statements")
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 state=${COHORTGRAINS_CLUSTER_DIR:-$root/data/cluster}
@@ -55,7 +56,7 @@ start_postgres() {
   else
     # Loopback only, trust auth: a developer's cluster, not a deployment. Enough connections for several nodes.
     as_pg "$bin/pg_ctl" -D "$data" -l "$state/pg/server.log" -w -t 60 \
-      -o "-c listen_addresses=127.0.0.1 -c port=$pg_port -c unix_socket_directories=$state/pg -c max_connections=300" \
+      -o "-c listen_addresses=127.0.0.1 -c port=$pg_port -c unix_socket_directories=$state/pg -c max_connections=300 ${COHORTGRAINS_PG_OPTIONS:-}" \
       start >/dev/null || die "PostgreSQL did not start (see $state/pg/server.log)"
     touch "$state/pg/started-here"
     log "PostgreSQL on 127.0.0.1:$pg_port"

@@ -11,19 +11,18 @@ VALUES (
 ON CONFLICT (idempotency_key) DO NOTHING;
 
 -- name: ClaimOutbox
-WITH due AS (
-    SELECT id
+-- Like ClaimDueTimers (and updated by ctid for the same reason).
+UPDATE outbox
+SET lease_owner = @Owner, lease_until = @LeaseUntil, attempt = attempt + 1, updated_at = @Now
+WHERE ctid = ANY (ARRAY(
+    SELECT ctid
     FROM outbox
     WHERE status = 'pending' AND next_attempt_at <= @Now AND (lease_until IS NULL OR lease_until <= @Now)
     ORDER BY next_attempt_at, id
     LIMIT @Max
-    FOR UPDATE SKIP LOCKED)
-UPDATE outbox o
-SET lease_owner = @Owner, lease_until = @LeaseUntil, attempt = o.attempt + 1, updated_at = @Now
-FROM due
-WHERE o.id = due.id
-RETURNING o.id, o.org_id, o.grain_type, o.grain_key, o.idempotency_key, o.channel, o.recipient, o.subject, o.body,
-          o.template, o.prompt_id, o.attempt, o.created_at;
+    FOR UPDATE SKIP LOCKED))
+RETURNING id, org_id, grain_type, grain_key, idempotency_key, channel, recipient, subject, body,
+          template, prompt_id, attempt, created_at;
 
 -- name: CompleteOutboxSent
 -- Every completion is fenced by the attempt claimed and applies to a pending row only.

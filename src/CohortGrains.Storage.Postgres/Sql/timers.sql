@@ -45,18 +45,18 @@ WHERE EXISTS (
 -- name: ClaimDueTimers
 -- Oldest due first, in one statement: rows another node is claiming or a turn holds are skipped, not waited for
 -- (SKIP LOCKED), and a lease that has not expired belongs to someone else. RETURNING gives the bumped attempt.
-WITH due AS (
-    SELECT org_id, grain_type, grain_key, name
+-- The rows are updated by the ctid the subquery locked (a locked row cannot move): a join on the key would be
+-- planned for an unknown LIMIT once the statement is prepared, and PostgreSQL then hashes the whole table per claim.
+UPDATE timers
+SET lease_owner = @Owner, lease_until = @LeaseUntil, attempt = attempt + 1
+WHERE ctid = ANY (ARRAY(
+    SELECT ctid
     FROM timers
     WHERE due_at <= @Now AND (lease_until IS NULL OR lease_until <= @Now)
     ORDER BY due_at
     LIMIT @Max
-    FOR UPDATE SKIP LOCKED)
-UPDATE timers t
-SET lease_owner = @Owner, lease_until = @LeaseUntil, attempt = t.attempt + 1
-FROM due
-WHERE t.org_id = due.org_id AND t.grain_type = due.grain_type AND t.grain_key = due.grain_key AND t.name = due.name
-RETURNING t.org_id, t.grain_type, t.grain_key, t.name, t.due_at, t.payload, t.attempt;
+    FOR UPDATE SKIP LOCKED))
+RETURNING org_id, grain_type, grain_key, name, due_at, payload, attempt;
 
 -- name: ReleaseTimerLeases
 UPDATE timers SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = @Owner;
