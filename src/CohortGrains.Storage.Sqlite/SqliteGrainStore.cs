@@ -248,27 +248,33 @@ public sealed partial class SqliteGrainStore : IGrainStore, IDisposable
         Owner = owner, Now = Instant.ToMs(now), LeaseUntil = Instant.ToMs(now + lease), Max = max,
     };
 
-    public Task<bool> CompleteOutboxAsync(long outboxId, int attempt, OutboxResult result, DateTimeOffset now,
-        CancellationToken ct)
-    {
-        var (query, args) = result switch
+    public Task<IReadOnlyList<bool>> CompleteOutboxAsync(IReadOnlyList<OutboxCompletion> completions, CancellationToken ct) =>
+        WriteAsync<IReadOnlyList<bool>>(async (c, tx) =>
         {
-            OutboxResult.Sent s => ("CompleteOutboxSent", (object)new
+            var recorded = new List<bool>(completions.Count);
+            foreach (var completion in completions)
             {
-                Id = outboxId, Attempt = attempt, Now = Instant.ToMs(now), s.ProviderMessageId, s.ProviderStatus,
-            }),
-            OutboxResult.Retry r => ("CompleteOutboxRetry", new
-            {
-                Id = outboxId, Attempt = attempt, Now = Instant.ToMs(now), RetryAt = Instant.ToMs(r.RetryAt), r.Error,
-            }),
-            OutboxResult.Failed f => ("CompleteOutboxFailed", new
-            {
-                Id = outboxId, Attempt = attempt, Now = Instant.ToMs(now), f.Error, f.ErrorCode,
-            }),
-            _ => throw new ArgumentException($"Unknown outbox result {result.GetType().Name}.", nameof(result)),
-        };
-        return WriteAsync(async (c, tx) => await c.ExecuteAsync(Cmd(query, args, tx, ct)) == 1, ct);
-    }
+                var (id, attempt, now) = (completion.OutboxId, completion.Attempt, Instant.ToMs(completion.Now));
+                var (query, args) = completion.Result switch
+                {
+                    OutboxResult.Sent s => ("CompleteOutboxSent", (object)new
+                    {
+                        Id = id, Attempt = attempt, Now = now, s.ProviderMessageId, s.ProviderStatus,
+                    }),
+                    OutboxResult.Retry r => ("CompleteOutboxRetry", new
+                    {
+                        Id = id, Attempt = attempt, Now = now, RetryAt = Instant.ToMs(r.RetryAt), r.Error,
+                    }),
+                    OutboxResult.Failed f => ("CompleteOutboxFailed", new
+                    {
+                        Id = id, Attempt = attempt, Now = now, f.Error, f.ErrorCode,
+                    }),
+                    _ => throw new ArgumentException($"Unknown outbox result {completion.Result.GetType().Name}.", nameof(completions)),
+                };
+                recorded.Add(await c.ExecuteAsync(Cmd(query, args, tx, ct)) == 1);
+            }
+            return recorded;
+        }, ct);
 
     public Task<bool> UpdateDeliveryStatusAsync(string providerMessageId, string status, string? errorCode,
         DateTimeOffset now, CancellationToken ct) =>

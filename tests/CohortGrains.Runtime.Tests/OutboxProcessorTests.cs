@@ -107,6 +107,52 @@ public sealed class OutboxProcessorTests
     }
 
     [Fact]
+    public async Task ResultsOfSendsFinishingTogetherAreEachRecordedOnTheirOwnRow()
+    {
+        // Results that arrive together share one write (group commit); each row must still get its own.
+        var channel = new FinishTogetherChannel("sms", sends: 12);
+        using var fx = new RuntimeFixture([channel]);
+        for (var i = 0; i < 12; i++) await EnqueueAsync(fx, $"org1/cli_1/s{i}-day2");
+
+        Assert.Equal(12, await fx.Outbox.ProcessBatchAsync(default));
+
+        var rows = await fx.Store.QueryOutboxAsync(new OutboxQuery("org1"), default);
+        Assert.Equal(12, rows.Count);
+        Assert.All(rows, row => Assert.Equal(FinishTogetherChannel.Expected(row.IdempotencyKey),
+            (row.Status, row.ProviderMessageId, row.Error, row.ErrorCode)));
+    }
+
+    /// <summary>Holds every send until all of them are under way, then answers by key: accepted, transient, permanent.</summary>
+    private sealed class FinishTogetherChannel(string name, int sends) : IChannel
+    {
+        private readonly TaskCompletionSource _allStarted = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _started;
+        public string Name => name;
+
+        private static int Index(string key) => int.Parse(key.Split('/')[^1].TrimStart('s').Split('-')[0]);
+
+        public static (string, string?, string?, string?) Expected(string key) => (Index(key) % 3) switch
+        {
+            0 => (OutboxStatus.Sent, $"SM-{key}", null, null),
+            1 => (OutboxStatus.Pending, null, $"HTTP 503 for {key}", null),
+            _ => (OutboxStatus.Failed, null, $"invalid number for {key}", "21211"),
+        };
+
+        public async Task<SendOutcome> SendAsync(ClaimedOutbox message, CancellationToken ct)
+        {
+            if (Interlocked.Increment(ref _started) == sends) _allStarted.SetResult();
+            await _allStarted.Task.WaitAsync(ct);
+            var key = message.IdempotencyKey;
+            return (Index(key) % 3) switch
+            {
+                0 => new SendOutcome.Accepted($"SM-{key}", "queued"),
+                1 => new SendOutcome.Transient($"HTTP 503 for {key}"),
+                _ => new SendOutcome.Permanent($"invalid number for {key}", "21211"),
+            };
+        }
+    }
+
+    [Fact]
     public async Task ATouchForAChannelThisNodeDoesNotHaveFailsWithAClearReason()
     {
         using var fx = new RuntimeFixture([new ScriptedChannel("email")]);

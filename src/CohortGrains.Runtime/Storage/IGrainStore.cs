@@ -46,8 +46,11 @@ public interface IGrainStore : IMembershipStore
     /// <summary>Claims pending outbox rows whose next attempt is due, like timers.</summary>
     Task<IReadOnlyList<ClaimedOutbox>> ClaimOutboxAsync(string owner, DateTimeOffset now, int max, TimeSpan lease, CancellationToken ct);
 
-    /// <summary>Records the result of a send. Fenced: ignored (returns false) unless the row still carries <paramref name="attempt"/>.</summary>
-    Task<bool> CompleteOutboxAsync(long outboxId, int attempt, OutboxResult result, DateTimeOffset now, CancellationToken ct);
+    /// <summary>
+    /// Records the results of sends in one transaction (group commit, like turns). Each is fenced: ignored (false) unless
+    /// its row is still pending and still carries the attempt it was claimed with. One answer per completion, in order.
+    /// </summary>
+    Task<IReadOnlyList<bool>> CompleteOutboxAsync(IReadOnlyList<OutboxCompletion> completions, CancellationToken ct);
 
     /// <summary>Updates delivery status reported later by a provider (status callbacks), found by provider message id.</summary>
     Task<bool> UpdateDeliveryStatusAsync(string providerMessageId, string status, string? errorCode, DateTimeOffset now, CancellationToken ct);
@@ -129,4 +132,9 @@ public static class GrainStoreExtensions
     public static async Task<TurnOutcome> RunTurnAsync(this IGrainStore store, GrainId id, TurnTrigger trigger, DateTimeOffset now,
         Func<StoredGrain?, TurnDecision> decide, CancellationToken ct) =>
         TurnBatches.ThrowIfFaulted((await store.RunTurnsAsync([new TurnRequest(id, trigger, now, decide)], ct))[0]);
+
+    /// <summary>Records the result of one send on its own (see <see cref="IGrainStore.CompleteOutboxAsync"/>).</summary>
+    public static async Task<bool> CompleteOutboxAsync(this IGrainStore store, long outboxId, int attempt, OutboxResult result,
+        DateTimeOffset now, CancellationToken ct) =>
+        (await store.CompleteOutboxAsync([new OutboxCompletion(outboxId, attempt, result, now)], ct))[0];
 }

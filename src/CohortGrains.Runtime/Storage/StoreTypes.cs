@@ -167,6 +167,9 @@ public abstract record OutboxResult
     public sealed record Failed(string Error, string? ErrorCode) : OutboxResult;
 }
 
+/// <summary>The result of one send, for the outbox row claimed with <paramref name="Attempt"/>.</summary>
+public sealed record OutboxCompletion(long OutboxId, int Attempt, OutboxResult Result, DateTimeOffset Now);
+
 public static class OutboxStatus
 {
     public const string Pending = "pending";

@@ -24,6 +24,7 @@ public sealed class OutboxProcessor(
     // The last registration of a name wins (as in DI), so a configured provider replaces the recording default.
     private readonly Dictionary<string, IChannel> _channels = channels.GroupBy(c => c.Name).ToDictionary(g => g.Key, g => g.Last());
     private readonly WorkerOptions _options = options.Value;
+    private readonly CompletionWriter _completions = new(store, options.Value.OutboxBatchSize);
 
     public Task<int> ProcessBatchAsync(CancellationToken ct) => ProcessBatchAsync(ct, ct);
 
@@ -61,7 +62,7 @@ public sealed class OutboxProcessor(
             // Not a failure: the row waits (this claim's attempt is spent, the retry budget is large enough for a night).
             metrics.Sent(row.Channel, "held");
             logger.LogInformation("Outbox row {OutboxId} via {Channel} is held for the client's quiet hours until {HoldUntil}", row.Id, row.Channel, holdUntil);
-            await store.CompleteOutboxAsync(row.Id, row.Attempt, new OutboxResult.Retry(holdUntil, $"held for quiet hours until {holdUntil:u}"), clock.GetUtcNow(), ct);
+            await _completions.WriteAsync(new OutboxCompletion(row.Id, row.Attempt, new OutboxResult.Retry(holdUntil, $"held for quiet hours until {holdUntil:u}"), clock.GetUtcNow()), ct);
             return;
         }
         SendOutcome outcome = _channels.TryGetValue(row.Channel, out var channel)
@@ -86,7 +87,7 @@ public sealed class OutboxProcessor(
             metrics.Sent(row.Channel, "opted-out");
             logger.LogInformation("Outbox row {OutboxId} via {Channel} not sent: the recipient unsubscribed from sender {Sender} ({ErrorCode}); not retried",
                 row.Id, row.Channel, optedOut.Sender, optedOut.ErrorCode);
-            await store.CompleteOutboxAsync(row.Id, row.Attempt, result, now, ct);
+            await _completions.WriteAsync(new OutboxCompletion(row.Id, row.Attempt, result, now), ct);
             return;
         }
         metrics.Sent(row.Channel, result switch { OutboxResult.Sent => "sent", OutboxResult.Retry => "retry", _ => "failed" });
@@ -97,7 +98,64 @@ public sealed class OutboxProcessor(
         else if (result is OutboxResult.Failed f)
             logger.LogWarning("Send of outbox row {OutboxId} for {Grain} via {Channel} to {Recipient} failed permanently (attempt {Attempt}, code {ErrorCode}); correlation {CorrelationId}: {Error}",
                 row.Id, row.Grain, row.Channel, Redact.Recipient(row.Recipient), row.Attempt, f.ErrorCode ?? "-", Correlation.Current, Redact.Text(f.Error));
-        await store.CompleteOutboxAsync(row.Id, row.Attempt, result, now, ct);
+        await _completions.WriteAsync(new OutboxCompletion(row.Id, row.Attempt, result, now), ct);
+    }
+
+    /// <summary>
+    /// Group commit for send results: one write at a time, and the results that arrive while it runs go together into
+    /// the next one. A node sending hundreds of messages a second then pays one commit per handful of sends instead of
+    /// one each, and no result waits for a batch to fill.
+    /// </summary>
+    private sealed class CompletionWriter(IGrainStore store, int maxBatch)
+    {
+        private readonly object _gate = new();
+        private readonly List<(OutboxCompletion Completion, TaskCompletionSource Written)> _waiting = [];
+        private bool _writing;
+
+        public Task WriteAsync(OutboxCompletion completion, CancellationToken ct)
+        {
+            var written = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            bool start;
+            lock (_gate)
+            {
+                _waiting.Add((completion, written));
+                start = !_writing;
+                _writing = true;
+            }
+            // On the thread pool, so a send does not wait for the writes of other sends' results.
+            if (start) _ = Task.Run(WriteWaitingAsync, CancellationToken.None);
+            // A caller that gives up stops waiting; its result is still written (or fenced) with the others.
+            return written.Task.WaitAsync(ct);
+        }
+
+        private async Task WriteWaitingAsync()
+        {
+            while (true)
+            {
+                List<(OutboxCompletion Completion, TaskCompletionSource Written)> batch;
+                lock (_gate)
+                {
+                    if (_waiting.Count == 0)
+                    {
+                        _writing = false;
+                        return;
+                    }
+                    batch = _waiting.Take(maxBatch).ToList();
+                    _waiting.RemoveRange(0, batch.Count);
+                }
+                try
+                {
+                    // A fenced result (false) needs nothing more: the row's newer claim records its own.
+                    await store.CompleteOutboxAsync(batch.Select(w => w.Completion).ToList(), CancellationToken.None);
+                    foreach (var w in batch) w.Written.TrySetResult();
+                }
+                catch (Exception e)
+                {
+                    // Nothing of the batch was written: each send reports it, and its row is sent again after its lease.
+                    foreach (var w in batch) w.Written.TrySetException(e);
+                }
+            }
+        }
     }
 
     /// <summary>Exponential backoff with jitter (half to full of base·2^(attempt-1), capped), never sooner than the provider asked.</summary>

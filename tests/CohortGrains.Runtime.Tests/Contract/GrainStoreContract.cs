@@ -503,6 +503,32 @@ public abstract partial class GrainStoreContract
     }
 
     [Fact]
+    public async Task CompletionsRecordedTogetherAnswerEachOnItsOwn()
+    {
+        var store = await CreateStoreAsync();
+        await CommandAsync(store, Client("ana"), T0, Write("{}", outbox: [Sms("k1"), Sms("k2"), Sms("k3"), Sms("k4")]));
+        var stale = (await store.ClaimOutboxAsync("w1", T0, 10, Lease, Ct)).Single(o => o.IdempotencyKey == "k4");
+        // w1's lease ran out and w2 took over every row: w1's result for k4 is stale.
+        var claimed = (await store.ClaimOutboxAsync("w2", T0 + Lease, 10, Lease, Ct)).ToDictionary(o => o.IdempotencyKey);
+
+        var recorded = await store.CompleteOutboxAsync(
+        [
+            new OutboxCompletion(claimed["k1"].Id, claimed["k1"].Attempt, new OutboxResult.Sent("SM1", "queued"), T0.AddSeconds(1)),
+            new OutboxCompletion(stale.Id, stale.Attempt, new OutboxResult.Sent("SM-stale", "queued"), T0.AddSeconds(1)),
+            new OutboxCompletion(claimed["k2"].Id, claimed["k2"].Attempt, new OutboxResult.Failed("blocked", "21610"), T0.AddSeconds(2)),
+            new OutboxCompletion(claimed["k3"].Id, claimed["k3"].Attempt, new OutboxResult.Retry(T0.AddMinutes(5), "timeout"), T0.AddSeconds(3)),
+        ], Ct);
+
+        Assert.Equal([true, false, true, true], recorded);
+        var rows = (await store.QueryOutboxAsync(new OutboxQuery("org1"), Ct)).ToDictionary(o => o.IdempotencyKey);
+        Assert.Equal((OutboxStatus.Sent, "SM1"), (rows["k1"].Status, rows["k1"].ProviderMessageId));
+        Assert.Equal((OutboxStatus.Failed, "21610"), (rows["k2"].Status, rows["k2"].ErrorCode));
+        Assert.Equal((OutboxStatus.Pending, "timeout"), (rows["k3"].Status, rows["k3"].Error));
+        Assert.Equal((OutboxStatus.Pending, null), (rows["k4"].Status, rows["k4"].ProviderMessageId));
+        Assert.True(await store.CompleteOutboxAsync(claimed["k4"].Id, claimed["k4"].Attempt, new OutboxResult.Sent("SM4", "queued"), T0 + Lease, Ct));
+    }
+
+    [Fact]
     public async Task DeliveryStatusIsUpdatedByProviderMessageId()
     {
         var store = await CreateStoreAsync();

@@ -48,8 +48,8 @@ public sealed class KillSwitchStore(PostgresGrainStore inner, string node) : IGr
         Call(t => inner.ClaimDueTimersAsync(owner, now, max, lease, t), ct);
     public Task<IReadOnlyList<ClaimedOutbox>> ClaimOutboxAsync(string owner, DateTimeOffset now, int max, TimeSpan lease, CancellationToken ct) =>
         Call(t => inner.ClaimOutboxAsync(owner, now, max, lease, t), ct);
-    public Task<bool> CompleteOutboxAsync(long outboxId, int attempt, OutboxResult result, DateTimeOffset now, CancellationToken ct) =>
-        Call(t => inner.CompleteOutboxAsync(outboxId, attempt, result, now, t), ct);
+    public Task<IReadOnlyList<bool>> CompleteOutboxAsync(IReadOnlyList<OutboxCompletion> completions, CancellationToken ct) =>
+        Call(t => inner.CompleteOutboxAsync(completions, t), ct);
     public Task<bool> UpdateDeliveryStatusAsync(string providerMessageId, string status, string? errorCode, DateTimeOffset now, CancellationToken ct) =>
         Call(t => inner.UpdateDeliveryStatusAsync(providerMessageId, status, errorCode, now, t), ct);
     public Task<OutboxRow?> FindOutboxByProviderMessageIdAsync(string providerMessageId, CancellationToken ct) =>
