@@ -42,11 +42,20 @@ WHERE EXISTS (
     WHERE org_id = @OrgId AND grain_type = @GrainType AND grain_key = @GrainKey
       AND @Topic = ANY (string_to_array(topics, ' ')));
 
+-- name: ClaimPlan
+-- Run first in a claim's transaction. A claim must walk its queue's index in order, stop after the rows it takes and
+-- update them by ctid; PostgreSQL only plans that when it knows the queue is large. In a storm a queue grows from
+-- nothing to a hundred thousand rows faster than statistics follow, and a claim planned for an empty queue (Npgsql
+-- prepares statements, PostgreSQL keeps their plans) sorted or scanned the whole queue every time: 30-60 ms a claim
+-- instead of about one. Switched off for this transaction only, sorts and sequential scans leave just that plan.
+SET LOCAL enable_sort = off;
+SET LOCAL enable_seqscan = off;
+
 -- name: ClaimDueTimers
 -- Oldest due first, in one statement: rows another node is claiming or a turn holds are skipped, not waited for
 -- (SKIP LOCKED), and a lease that has not expired belongs to someone else. RETURNING gives the bumped attempt.
--- The rows are updated by the ctid the subquery locked (a locked row cannot move): a join on the key would be
--- planned for an unknown LIMIT once the statement is prepared, and PostgreSQL then hashes the whole table per claim.
+-- The rows are updated by the ctid the subquery locked (a locked row cannot move): a join back on the key was
+-- planned as a hash join over the whole table whenever the planner expected a large LIMIT.
 UPDATE timers
 SET lease_owner = @Owner, lease_until = @LeaseUntil, attempt = attempt + 1
 WHERE ctid = ANY (ARRAY(
