@@ -75,7 +75,7 @@ public static class LoadRunner
 
 /// <summary>
 /// Samples the cluster every second for the chart: committed turns/s summed over the nodes' counters, the oldest due
-/// timer's lag (GET /api/v1/cluster), node RSS and the database size.
+/// timer's lag (the nodes' cluster-wide gauge), node RSS and the database size.
 /// </summary>
 public sealed class Sampler
 {
@@ -121,9 +121,11 @@ public sealed class Sampler
         var run = _run!;
         var key = run.Cluster.OperatorKey;
         var t = _watch.Elapsed.TotalSeconds;
-        var turns = await run.SumMetricAsync("cohortgrains_turns_total", key, ct);
-        var cluster = await run.Api(key, node: 0).GetJsonAsync("/api/v1/cluster", ct);
-        var lag = (cluster["timers"]?["oldestLagSeconds"]?.GetValue<double>() ?? 0) / ClockSpeed;
+        // One scrape per node: the backlog gauges are read from the store at most once per Metrics:StoreCacheDuration,
+        // where GET /api/v1/cluster would query it on every sample and load the database the run measures.
+        var scrape = await run.ScrapeAsync(key, ct);
+        var turns = RunContext.Sum(scrape, "cohortgrains_turns_total");
+        var lag = scrape.Where(l => l.Name == "cohortgrains_timers_oldest_due_age_seconds").Select(l => l.Value).DefaultIfEmpty(0).Max() / ClockSpeed;
         var rss = run.Cluster.NodePids().Sum(RunContext.RssMb);
         var db = await run.ScalarAsync("SELECT pg_database_size(current_database())", ct) / 1024.0 / 1024.0;
         // The first sample has no interval yet: it counts zero turns/s (a short run still gets a point on the chart).

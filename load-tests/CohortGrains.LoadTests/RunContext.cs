@@ -71,12 +71,16 @@ public sealed partial class RunContext(LoadOptions options, LocalCluster cluster
     /// Sum of a counter (or histogram bucket) over every node's /metrics (counters are per node: README Operating),
     /// over the series whose labels contain every one of <paramref name="labelFilters"/>.
     /// </summary>
-    public async Task<double> SumMetricAsync(string name, string operatorKey, CancellationToken ct, params string[] labelFilters)
+    public async Task<double> SumMetricAsync(string name, string operatorKey, CancellationToken ct, params string[] labelFilters) =>
+        Sum(await ScrapeAsync(operatorKey, ct), name, labelFilters);
+
+    /// <summary>Every node's /metrics, as (node, name, labels, value) lines; a node that does not answer is left out.</summary>
+    public async Task<IReadOnlyList<(int Node, string Name, string Labels, double Value)>> ScrapeAsync(string operatorKey, CancellationToken ct)
     {
-        double sum = 0;
-        foreach (var url in cluster.NodeUrls)
+        var lines = new List<(int, string, string, double)>();
+        for (var node = 0; node < cluster.NodeUrls.Count; node++)
         {
-            using var http = new HttpClient { BaseAddress = url, Timeout = TimeSpan.FromSeconds(20) };
+            using var http = new HttpClient { BaseAddress = cluster.NodeUrls[node], Timeout = TimeSpan.FromSeconds(20) };
             using var req = new HttpRequestMessage(HttpMethod.Get, "metrics");
             req.Headers.Authorization = new("Bearer", operatorKey);
             using var res = await http.SendAsync(req, ct);
@@ -84,13 +88,15 @@ public sealed partial class RunContext(LoadOptions options, LocalCluster cluster
             foreach (var line in (await res.Content.ReadAsStringAsync(ct)).Split('\n'))
             {
                 var m = MetricLine().Match(line);
-                if (!m.Success || m.Groups["name"].Value != name) continue;
-                if (!labelFilters.All(f => m.Groups["labels"].Value.Contains(f, StringComparison.Ordinal))) continue;
-                sum += double.Parse(m.Groups["value"].Value, CultureInfo.InvariantCulture);
+                if (m.Success)
+                    lines.Add((node, m.Groups["name"].Value, m.Groups["labels"].Value, double.Parse(m.Groups["value"].Value, CultureInfo.InvariantCulture)));
             }
         }
-        return sum;
+        return lines;
     }
+
+    public static double Sum(IEnumerable<(int Node, string Name, string Labels, double Value)> scrape, string name, params string[] labelFilters) =>
+        scrape.Where(l => l.Name == name && labelFilters.All(f => l.Labels.Contains(f, StringComparison.Ordinal))).Sum(l => l.Value);
 
     // Label values are quoted and may hold braces (route templates such as /clients/{clientId}).
     [GeneratedRegex(@"^(?<name>[a-z_]+)(\{(?<labels>(?:[^""}]|""(?:[^""\\]|\\.)*"")*)\})?\s+(?<value>[-+0-9.eE]+|NaN)")]

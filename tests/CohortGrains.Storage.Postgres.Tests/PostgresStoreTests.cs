@@ -44,7 +44,7 @@ public sealed class PostgresStoreTests(PostgresDatabase database) : IClassFixtur
         await Task.WhenAll(nodes.Select(n => Task.Run(() => n.MigrateAsync(Ct))));
 
         Assert.All(await Task.WhenAll(nodes.Select(n => n.IsReadyAsync(Ct))), Assert.True);
-        Assert.Equal("1:initial,2:phone_lookup,3:program_arc,4:security,5:nodes,6:partial_lookup_indexes,7:grain_topics,8:outbox_claim_order", await PostgresServer.ScalarAsync<string>(database.ConnectionString(schema),
+        Assert.Equal("1:initial,2:phone_lookup,3:program_arc,4:security,5:nodes,6:partial_lookup_indexes,7:grain_topics,8:queue_claims", await PostgresServer.ScalarAsync<string>(database.ConnectionString(schema),
             "SELECT string_agg(version || ':' || name, ',' ORDER BY version) FROM schema_migrations"));
     }
 
