@@ -38,7 +38,10 @@ public sealed class RuntimeWorker(
         runtime.WorkScheduled += Wake;
         try
         {
+            // Two timer loops: one claims the next batch while the other's turns run, so under load the turn batcher
+            // always has turns waiting instead of idling for a claim after every batch.
             await Task.WhenAll(
+                LoopAsync("timers", (stopStarting, _) => timers.ProcessBatchAsync(stopStarting), _wakeTimers, stopClaiming.Token),
                 LoopAsync("timers", (stopStarting, _) => timers.ProcessBatchAsync(stopStarting), _wakeTimers, stopClaiming.Token),
                 LoopAsync("outbox", outbox.ProcessBatchAsync, _wakeOutbox, stopClaiming.Token));
         }
