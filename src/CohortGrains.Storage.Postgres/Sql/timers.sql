@@ -47,7 +47,8 @@ WHERE EXISTS (
 -- update them by ctid; PostgreSQL only plans that when it knows the queue is large. In a storm a queue grows from
 -- nothing to a hundred thousand rows faster than statistics follow, and a claim planned for an empty queue (Npgsql
 -- prepares statements, PostgreSQL keeps their plans) sorted or scanned the whole queue every time: 30-60 ms a claim
--- instead of about one. Switched off for this transaction only, sorts and sequential scans leave just that plan.
+-- in a storm, a few ms with this plan. Switched off for this transaction only, sorts and sequential scans leave just
+-- that plan.
 SET LOCAL enable_sort = off;
 SET LOCAL enable_seqscan = off;
 
