@@ -56,14 +56,15 @@ start_postgres() {
   # PostgreSQL refuses to run as root: run it as the postgres user when we are root.
   if [ "$(id -u)" -eq 0 ]; then chown postgres "$pg_dir"; as=(runuser -u postgres --); fi
   "${as[@]}" "$pg_bin/initdb" -D "$pg_dir/data" -U postgres --auth=trust -E UTF8 >"$out/postgres-init.log" 2>&1 || { log "initdb failed (see $out/postgres-init.log)"; return 1; }
-  # Throwaway and loopback only: durability off for speed (fsync), enough connections for 3-node tests.
-  "${as[@]}" "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/server.log" -w -t 60 \
-    -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$pg_dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
+  # Throwaway and loopback only: durability off for speed (fsync), enough connections for 3-node tests, and
+  # pg_stat_statements so a test can see what a store's statement read.
+  local options="-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$pg_dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 -c shared_preload_libraries=pg_stat_statements"
+  "${as[@]}" "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/server.log" -w -t 60 -o "$options" \
     start >/dev/null 2>&1 || { log "PostgreSQL did not start (see $pg_dir/server.log)"; cp "$pg_dir/server.log" "$out/" 2>/dev/null; return 1; }
   export COHORTGRAINS_TEST_POSTGRES="Host=127.0.0.1;Port=$port;Username=postgres;Password=unused;Database=postgres"
   export COHORTGRAINS_TEST_PG_CTL="$pg_bin/pg_ctl"
   export COHORTGRAINS_TEST_PG_DATA="$pg_dir/data"
-  export COHORTGRAINS_TEST_PG_OPTIONS="-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$pg_dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
+  export COHORTGRAINS_TEST_PG_OPTIONS="$options"
   log "PostgreSQL on 127.0.0.1:$port"
 }
 

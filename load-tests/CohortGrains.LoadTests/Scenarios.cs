@@ -144,8 +144,6 @@ public static class Scenarios
         Task Reply(int i, CancellationToken c) =>
             apis[i % apis.Length].ReplyAsync(pop.ClientIds[(int)((uint)(i * 7919) % (uint)pop.ClientIds.Count)], new Reply(Rating: 3 + i % 3, Channel: "sms"), c);
 
-        // Fixed rate: requests start on schedule whether or not earlier ones have answered (no coordinated omission),
-        // bounded in flight so a stalled cluster cannot make the generator open unbounded connections.
         // Closed loop: Concurrency requests in flight, each started as soon as the one before it answered.
         async Task AtMaxAsync(string title, LatencyRecorder rec, TimeSpan duration, int firstRequest)
         {
@@ -182,6 +180,8 @@ public static class Scenarios
 
         var server = new ServerLatency(run, "/api/v1/clients/{clientId}/replies");
         var serverBefore = await server.ReadAsync(ct);
+        // Fixed rate: requests start on schedule whether or not earlier ones have answered (no coordinated omission),
+        // bounded in flight so a stalled cluster cannot make the generator open unbounded connections.
         var fixedRec = new LatencyRecorder();
         var shed = 0;
         await run.Live.RunAsync($"replies at {run.Options.Rate:N0}/s for {run.Options.Duration.TotalSeconds:0} s", run.Options.Duration.TotalSeconds, async phase =>
@@ -242,14 +242,13 @@ public static class Scenarios
     {
         private static readonly string[] Bounds = ["0.01", "0.025", "0.05", "0.1", "0.25"];
 
+        /// <summary>One scrape of every node; the buckets and the count are read from it.</summary>
         public async Task<Histogram> ReadAsync(CancellationToken ct)
         {
-            var key = Run.Cluster.OperatorKey;
+            var scrape = await Run.ScrapeAsync(Run.Cluster.OperatorKey, ct);
             var route = $"route=\"{Route}\"";
-            var within = new double[Bounds.Length];
-            for (var i = 0; i < Bounds.Length; i++)
-                within[i] = await Run.SumMetricAsync("cohortgrains_http_request_duration_seconds_bucket", key, ct, route, $"le=\"{Bounds[i]}\"");
-            return new Histogram(await Run.SumMetricAsync("cohortgrains_http_request_duration_seconds_count", key, ct, route), within);
+            var within = Bounds.Select(bound => RunContext.Sum(scrape, "cohortgrains_http_request_duration_seconds_bucket", route, $"le=\"{bound}\"")).ToArray();
+            return new Histogram(RunContext.Sum(scrape, "cohortgrains_http_request_duration_seconds_count", route), within);
         }
 
         public sealed record Histogram(double Count, double[] Within)

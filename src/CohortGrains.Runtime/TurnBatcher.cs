@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using CohortGrains.Runtime.Storage;
 
 namespace CohortGrains.Runtime;
