@@ -7,10 +7,10 @@ namespace CohortGrains.Storage.Postgres;
 
 /// <summary>
 /// <see cref="IGrainStore"/> on PostgreSQL: the cluster store that N identical nodes share.
-/// A batch of turns is one transaction of three round trips: [make sure each grain row exists and lock it FOR UPDATE,
-/// in lock order, then lock the trigger timers FOR UPDATE] → decide (in memory) → [every write of every turn in one
-/// batch] → COMMIT. Locks are always taken grains first, in one fixed order, then timers, so turns never deadlock each
-/// other; and a busy node pays one commit (one WAL flush) for many turns. Workers claim due timers and outbox rows in
+/// A batch of turns is one transaction of three round trips: [lock the grain rows that exist FOR UPDATE, in lock order,
+/// then the trigger timers] → decide (in memory) → [every write of every turn, one set-based statement per table
+/// (turns.sql, <see cref="BatchWrites"/>)] → COMMIT. Locks are always taken grains first, in one fixed order, then
+/// timers, so turns never deadlock each other; and a busy node pays one commit (one WAL flush) for many turns. Workers claim due timers and outbox rows in
 /// batches with FOR UPDATE SKIP LOCKED, lease them and bump their attempt, which fences every later write.
 /// Statements are prepared automatically by Npgsql after a few uses (Max Auto Prepare), so the hot path skips parsing
 /// and planning.
@@ -19,7 +19,7 @@ public sealed partial class PostgresGrainStore : IGrainStore, IAsyncDisposable, 
 {
     private static readonly SqlCatalog _sql = SqlCatalog.Load(typeof(PostgresGrainStore).Assembly,
         ".Sql.schema.sql", ".Sql.grains.sql", ".Sql.timers.sql", ".Sql.outbox.sql", ".Sql.api_keys.sql", ".Sql.nodes.sql",
-        ".Sql.touch_stats.sql", ".Sql.audit.sql", ".Sql.erasure.sql");
+        ".Sql.touch_stats.sql", ".Sql.audit.sql", ".Sql.erasure.sql", ".Sql.turns.sql");
 
     private static readonly IReadOnlyList<SqlMigration> _migrations =
         SqlCatalog.LoadMigrations(typeof(PostgresGrainStore).Assembly);
@@ -101,7 +101,9 @@ public sealed partial class PostgresGrainStore : IGrainStore, IAsyncDisposable, 
         await using var cmd = new NpgsqlCommand(_sql["LoadGrain"], c);
         AddGrainKey(cmd.Parameters, id);
         await using var reader = await cmd.ExecuteReaderAsync(ct);
-        return await reader.ReadAsync(ct) ? ReadGrain(reader, id) : null;
+        return await reader.ReadAsync(ct)
+            ? new StoredGrain(id, reader.GetString(2), reader.GetInt64(0), reader.GetFieldValue<DateTimeOffset>(1))
+            : null;
     }
 
     public Task<IReadOnlyList<TurnOutcome>> RunTurnsAsync(IReadOnlyList<TurnRequest> turns, CancellationToken ct) =>
@@ -133,7 +135,8 @@ public sealed partial class PostgresGrainStore : IGrainStore, IAsyncDisposable, 
         e is GrainCreatedMeanwhile ||
         e is PostgresException { SqlState: PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.SerializationFailure };
 
-    private sealed class GrainCreatedMeanwhile(GrainId id) : Exception($"Grain {id} was created by another transaction during this one.");
+    private sealed class GrainCreatedMeanwhile(int grains)
+        : Exception($"{grains} grain(s) this batch creates were created by another transaction during it.");
 
     private async Task<IReadOnlyList<TurnOutcome>> RunTurnsOnceAsync(IReadOnlyList<TurnRequest> turns, CancellationToken ct)
     {
@@ -142,35 +145,37 @@ public sealed partial class PostgresGrainStore : IGrainStore, IAsyncDisposable, 
             .GroupBy(x => x.Turn.Id)
             .OrderBy(g => g.Key, TurnBatches.LockOrder)
             .ToList();
+        var timerTurns = grains.SelectMany(g => g).Where(x => x.Turn.Trigger is TurnTrigger.Timer).ToList();
         await using var c = await _dataSource.OpenConnectionAsync(ct);
         await using var tx = await c.BeginTransactionAsync(ct);
 
         // Round trip 1: lock every grain row that exists, in lock order; then the trigger timers.
         var locked = new StoredGrain?[grains.Count];
         var timerAttempts = new int?[turns.Count];
-        var timerTurns = grains.SelectMany(g => g).Where(x => x.Turn.Trigger is TurnTrigger.Timer).ToList();
         await using (var locks = new NpgsqlBatch(c, tx))
         {
-            foreach (var g in grains) locks.BatchCommands.Add(GrainCommand("LockGrain", g.Key));
-            foreach (var (turn, _) in timerTurns)
-                locks.BatchCommands.Add(TimerCommand("LockTimer", turn.Id, ((TurnTrigger.Timer)turn.Trigger).Name));
-            await using var reader = await locks.ExecuteReaderAsync(ct);
-            for (var i = 0; i < grains.Count; i++)
+            locks.BatchCommands.Add(Keyed("LockGrains", grains.Select(g => g.Key)));
+            if (timerTurns.Count > 0)
             {
-                if (i > 0 && !await reader.NextResultAsync(ct)) throw new InvalidOperationException("A grain lock returned no result.");
-                if (await reader.ReadAsync(ct)) locked[i] = ReadGrain(reader, grains[i].Key);
+                locks.BatchCommands.Add(Keyed("LockTimers", timerTurns.Select(x => x.Turn.Id),
+                    Column("Names", NpgsqlDbType.Text, timerTurns.Select(x => ((TurnTrigger.Timer)x.Turn.Trigger).Name))));
             }
-            foreach (var (_, index) in timerTurns)
+            await using var reader = await locks.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
             {
-                if (!await reader.NextResultAsync(ct)) throw new InvalidOperationException("A timer lock returned no result.");
-                if (await reader.ReadAsync(ct)) timerAttempts[index] = reader.GetInt32(0);
+                var i = (int)reader.GetInt64(0) - 1;
+                locked[i] = new StoredGrain(grains[i].Key, reader.GetString(3), reader.GetInt64(1), reader.GetFieldValue<DateTimeOffset>(2));
+            }
+            if (timerTurns.Count > 0)
+            {
+                if (!await reader.NextResultAsync(ct)) throw new InvalidOperationException("The timer locks returned no result.");
+                while (await reader.ReadAsync(ct)) timerAttempts[timerTurns[(int)reader.GetInt64(0) - 1].Index] = reader.GetInt32(1);
             }
         }
 
         // Decide every turn in memory, each on the state the one before it (same grain) would have committed.
         var outcomes = new TurnOutcome[turns.Count];
-        var grainUpdates = new List<(NpgsqlBatchCommand Command, GrainId Id, long Expected)>();
-        await using var writes = new NpgsqlBatch(c, tx);
+        var writes = new BatchWrites();
         for (var i = 0; i < grains.Count; i++)
         {
             var id = grains[i].Key;
@@ -185,41 +190,31 @@ public sealed partial class PostgresGrainStore : IGrainStore, IAsyncDisposable, 
                     continue;
                 }
                 var timer = turn.Trigger as TurnTrigger.Timer;
-                var now = Instant.Utc(turn.Now);
                 if (decision is TurnDecision.Write write)
                 {
+                    var now = Instant.Utc(turn.Now);
                     var version = (current?.Version ?? 0) + 1;
-                    var update = current is null ? InsertGrainCommand(id, now, write) : UpdateGrainCommand(id, current.Version, version, now, write);
-                    writes.BatchCommands.Add(update);
-                    grainUpdates.Add((update, id, current?.Version ?? 0));
-                    AddEffects(writes, id, timer, write, now);
+                    writes.AddTurn(id, locked[i], version, now, timer, write);
                     outcomes[index] = new TurnOutcome.Committed(version);
                     current = new StoredGrain(id, write.StateJson, version, now);
                 }
                 else
                 {
                     var reject = (TurnDecision.Reject)decision!;
-                    // The timer delivered its message and the grain refused it; retrying would refuse it again.
-                    if (timer is not null) writes.BatchCommands.Add(DeleteTriggerCommand(id, timer));
+                    if (timer is not null) writes.ConsumeTrigger(id, timer);
                     outcomes[index] = new TurnOutcome.Rejected(reject.Code, reject.Detail);
                 }
                 timersChanged.UnionWith(TurnBatches.TimersChanged(turn.Trigger, decision!));
             }
         }
 
-        // Round trip 2: every write of every turn in one batch.
-        if (writes.BatchCommands.Count > 0)
+        // Round trip 2: every write of every turn, one statement per table.
+        if (!writes.IsEmpty)
         {
-            await writes.ExecuteNonQueryAsync(ct);
-            foreach (var (command, id, expected) in grainUpdates)
-            {
-                if (command.RecordsAffected == 1) continue;
-                // A new grain has no row to lock: two transactions may both try to create it, and the second must run again.
-                if (expected == 0) throw new GrainCreatedMeanwhile(id);
-                // An existing row is locked and its version was read under the lock, so this cannot miss; if it ever
-                // does, fail the batch rather than overwrite a state its turns did not see.
-                throw new InvalidOperationException($"Grain {id} changed during its turn (expected version {expected}).");
-            }
+            await using var batch = new NpgsqlBatch(c, tx);
+            writes.AddCommands(batch);
+            await batch.ExecuteNonQueryAsync(ct);
+            writes.CheckGrainsWritten();
         }
 
         // Round trip 3: one commit for the whole batch.
@@ -227,82 +222,14 @@ public sealed partial class PostgresGrainStore : IGrainStore, IAsyncDisposable, 
         return outcomes;
     }
 
-    private static void AddEffects(NpgsqlBatch batch, GrainId id, TurnTrigger.Timer? trigger, TurnDecision.Write write,
-        DateTimeOffset now)
-    {
-        // A name being (re)scheduled is upserted, never deleted and re-inserted: the upsert bumps its attempt,
-        // so attempts only grow and no stale claim can ever match the new schedule.
-        var scheduled = write.Timers.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
-
-        if (trigger is not null && !scheduled.Contains(trigger.Name))
-            batch.BatchCommands.Add(DeleteTriggerCommand(id, trigger));
-
-        foreach (var name in write.CancelTimers.Where(n => !scheduled.Contains(n)))
-            batch.BatchCommands.Add(TimerCommand("DeleteTimer", id, name));
-
-        foreach (var t in write.Timers)
-        {
-            batch.BatchCommands.Add(TimerCommand("UpsertTimer", id, t.Name,
-                P("DueAt", Instant.Utc(t.DueAt)), P("Payload", t.PayloadJson)));
-        }
-
-        foreach (var o in write.Outbox)
-        {
-            batch.BatchCommands.Add(GrainCommand("InsertOutbox", id,
-                P("IdempotencyKey", o.IdempotencyKey), P("Channel", o.Channel), P("Recipient", o.Recipient),
-                P("Subject", o.Subject), P("Body", o.Body), P("Template", o.Template), P("PromptId", o.PromptId),
-                P("Now", now)));
-        }
-
-        foreach (var m in write.Messages) batch.BatchCommands.Add(MessageCommand(m, now));
-
-        foreach (var f in write.TouchFacts)
-        {
-            batch.BatchCommands.Add(new NpgsqlBatchCommand(_sql["UpsertTouchFact"])
-            {
-                Parameters =
-                {
-                    P("OrgId", id.OrgId), P("GrainKey", id.Key), P("TouchId", f.TouchId), P("CohortId", f.CohortId),
-                    P("CoachId", f.CoachId), P("Template", f.Template), P("TemplateVersion", f.TemplateVersion),
-                    P("Kind", f.Kind), P("Channel", f.Channel), P("SentAt", Instant.Utc(f.SentAt)), P("RepliedAt", f.RepliedAt),
-                    new NpgsqlParameter("ReplySeconds", NpgsqlDbType.Bigint)
-                    {
-                        Value = f.RepliedAt is { } r ? Math.Max(0, (long)(r - f.SentAt).TotalSeconds) : DBNull.Value,
-                    },
-                    P("Rating", f.Rating),
-                },
-            });
-        }
-
-        // A change and its audit record commit together.
-        foreach (var e in write.Audit) batch.BatchCommands.Add(AuditCommand(e, now));
-    }
-
-    private static NpgsqlBatchCommand AuditCommand(AuditWrite e, DateTimeOffset now) =>
-        new(_sql["InsertAudit"])
-        {
-            Parameters =
-            {
-                P("OrgId", e.OrgId), P("At", now), P("ActorRole", e.ActorRole), P("ActorId", e.ActorId), P("Action", e.Action),
-                P("TargetType", e.TargetType), P("TargetId", e.TargetId), P("Detail", e.Detail),
-            },
-        };
-
     public async Task EnqueueMessagesAsync(IReadOnlyList<MessageWrite> messages, DateTimeOffset now, CancellationToken ct)
     {
         if (messages.Count == 0) return;
         await using var c = await _dataSource.OpenConnectionAsync(ct);
-        await using var tx = await c.BeginTransactionAsync(ct);
-        await using var batch = new NpgsqlBatch(c, tx);
-        foreach (var m in messages) batch.BatchCommands.Add(MessageCommand(m, Instant.Utc(now)));
+        // One statement for all of them: all or none.
+        await using var batch = new NpgsqlBatch(c) { BatchCommands = { MessagesCommand(messages.Select(m => (m.Target, m, Instant.Utc(now))).ToList()) } };
         await batch.ExecuteNonQueryAsync(ct);
-        await tx.CommitAsync(ct);
     }
-
-    /// <summary>A message is a timer on its target due now, named uniquely so messages never replace each other.</summary>
-    private static NpgsqlBatchCommand MessageCommand(MessageWrite m, DateTimeOffset now) => m.OnlyIfTopic is { } topic
-        ? TimerCommand("InsertTimerIfTopic", m.Target, $"msg:{Guid.NewGuid():N}", P("DueAt", now), P("Payload", m.PayloadJson), P("Topic", topic))
-        : TimerCommand("InsertTimer", m.Target, $"msg:{Guid.NewGuid():N}", P("DueAt", now), P("Payload", m.PayloadJson));
 
     // ---- timers and outbox: claimed by workers under leases ----
 
@@ -598,11 +525,9 @@ public sealed partial class PostgresGrainStore : IGrainStore, IAsyncDisposable, 
     {
         if (entries.Count == 0) return;
         await using var c = await _dataSource.OpenConnectionAsync(ct);
-        await using var tx = await c.BeginTransactionAsync(ct);
-        await using var batch = new NpgsqlBatch(c, tx);
-        foreach (var e in entries) batch.BatchCommands.Add(AuditCommand(e, Instant.Utc(now)));
+        // One statement for all of them: all or none.
+        await using var batch = new NpgsqlBatch(c) { BatchCommands = { AuditCommand(entries.Select(e => (e, Instant.Utc(now))).ToList()) } };
         await batch.ExecuteNonQueryAsync(ct);
-        await tx.CommitAsync(ct);
     }
 
     public async Task<IReadOnlyList<AuditEntry>> QueryAuditAsync(AuditQuery query, CancellationToken ct)
@@ -644,9 +569,6 @@ public sealed partial class PostgresGrainStore : IGrainStore, IAsyncDisposable, 
 
     // ---- plumbing ----
 
-    private static StoredGrain ReadGrain(NpgsqlDataReader reader, GrainId id) =>
-        new(id, reader.GetString(2), reader.GetInt64(0), reader.GetFieldValue<DateTimeOffset>(1));
-
     private static CommandDefinition Cmd(string name, object? args, NpgsqlTransaction? tx, CancellationToken ct) =>
         new(_sql[name], args, tx, cancellationToken: ct);
 
@@ -656,14 +578,8 @@ public sealed partial class PostgresGrainStore : IGrainStore, IAsyncDisposable, 
     private static NpgsqlParameter P(string name, DateTimeOffset value) =>
         new(name, NpgsqlDbType.TimestampTz) { Value = value };
 
-    private static NpgsqlParameter P(string name, DateTimeOffset? value) =>
-        new(name, NpgsqlDbType.TimestampTz) { Value = value is { } v ? Instant.Utc(v) : DBNull.Value };
-
     private static NpgsqlParameter P(string name, int value) =>
         new(name, NpgsqlDbType.Integer) { Value = value };
-
-    private static NpgsqlParameter P(string name, int? value) =>
-        new(name, NpgsqlDbType.Integer) { Value = (object?)value ?? DBNull.Value };
 
     private static NpgsqlParameter P(string name, long value) =>
         new(name, NpgsqlDbType.Bigint) { Value = value };
@@ -673,46 +589,5 @@ public sealed partial class PostgresGrainStore : IGrainStore, IAsyncDisposable, 
         ps.Add(P("OrgId", id.OrgId));
         ps.Add(P("GrainType", id.Type));
         ps.Add(P("GrainKey", id.Key));
-    }
-
-    private static NpgsqlBatchCommand GrainCommand(string name, GrainId id, params NpgsqlParameter[] more)
-    {
-        var cmd = new NpgsqlBatchCommand(_sql[name]);
-        AddGrainKey(cmd.Parameters, id);
-        foreach (var p in more) cmd.Parameters.Add(p);
-        return cmd;
-    }
-
-    private static NpgsqlBatchCommand TimerCommand(string name, GrainId id, string timerName, params NpgsqlParameter[] more) =>
-        GrainCommand(name, id, [P("Name", timerName), .. more]);
-
-    private static NpgsqlBatchCommand DeleteTriggerCommand(GrainId id, TurnTrigger.Timer trigger) =>
-        TimerCommand("DeleteTimerAtAttempt", id, trigger.Name, P("Attempt", trigger.Attempt));
-
-    private static NpgsqlBatchCommand InsertGrainCommand(GrainId id, DateTimeOffset now, TurnDecision.Write write) =>
-        GrainRowCommand("InsertGrain", id, version: 1, now, write);
-
-    private static NpgsqlBatchCommand UpdateGrainCommand(GrainId id, long expectedVersion, long version,
-        DateTimeOffset now, TurnDecision.Write write)
-    {
-        var command = GrainRowCommand("UpdateGrain", id, version, now, write);
-        command.Parameters.Add(P("ExpectedVersion", expectedVersion));
-        return command;
-    }
-
-    /// <summary>A grain row's every column, for the statement that inserts or updates it.</summary>
-    private static NpgsqlBatchCommand GrainRowCommand(string name, GrainId id, long version, DateTimeOffset now, TurnDecision.Write write)
-    {
-        var p = write.Projection;
-        return GrainCommand(name, id,
-            P("Version", version), P("UpdatedAt", now), P("State", write.StateJson),
-            P("DisplayName", p.DisplayName), P("CohortId", p.CohortId), P("CoachId", p.CoachId), P("Status", p.Status),
-            P("StatusSince", p.StatusSince), P("StatusDetail", p.StatusDetail), P("Risk", p.Risk),
-            P("LastRating", p.LastRating), P("NextSessionAt", p.NextSessionAt),
-            P("EarliestOpenActionDue", p.EarliestOpenActionDue), P("PromptsSent", p.PromptsSent),
-            P("Replies", p.Replies), P("TouchesSent", p.TouchesSent), P("ActionsTotal", p.ActionsTotal),
-            P("ActionsDone", p.ActionsDone), P("Escalations", p.Escalations),
-            P("EscalationsCaught", p.EscalationsCaught), P("Phone", p.Phone), P("Email", p.Email),
-            new NpgsqlParameter("EndedEarly", NpgsqlDbType.Boolean) { Value = p.EndedEarly }, P("Topics", p.Topics));
     }
 }

@@ -1,9 +1,5 @@
 -- The audit log: append-only, except that erasing a client clears the detail of entries about them.
 
--- name: InsertAudit
-INSERT INTO audit_log (org_id, at, actor_role, actor_id, action, target_type, target_id, detail)
-VALUES (@OrgId, @At, @ActorRole, @ActorId, @Action, @TargetType, @TargetId, @Detail);
-
 -- name: QueryAudit
 -- /**filters**/ is replaced by fixed "AND column = @Param" fragments for the filters given.
 SELECT id, org_id, at, actor_role, actor_id, action, target_type, target_id, detail

@@ -5,39 +5,6 @@ SELECT version, updated_at, state
 FROM grains
 WHERE org_id = @OrgId AND grain_type = @GrainType AND grain_key = @GrainKey;
 
--- name: LockGrain
--- Holds the grain for the whole turn: every turn of one grain runs after the previous one committed. A grain that
--- does not exist yet has no row to lock: its first turn inserts it (InsertGrain).
-SELECT version, updated_at, state
-FROM grains
-WHERE org_id = @OrgId AND grain_type = @GrainType AND grain_key = @GrainKey
-FOR UPDATE;
-
--- name: InsertGrain
--- The turn that creates a grain. If another transaction created it meanwhile this inserts nothing (it waits for that
--- transaction first), and the store runs its batch again, this time locking the row that now exists.
-INSERT INTO grains (org_id, grain_type, grain_key, version, updated_at,
-    display_name, cohort_id, coach_id, status, status_since, status_detail, risk, last_rating,
-    next_session_at, earliest_open_action_due, prompts_sent, replies, touches_sent, actions_total, actions_done,
-    escalations, escalations_caught, phone, email, ended_early, topics, state)
-VALUES (@OrgId, @GrainType, @GrainKey, @Version, @UpdatedAt,
-    @DisplayName, @CohortId, @CoachId, @Status, @StatusSince, @StatusDetail, @Risk, @LastRating,
-    @NextSessionAt, @EarliestOpenActionDue, @PromptsSent, @Replies, @TouchesSent, @ActionsTotal, @ActionsDone,
-    @Escalations, @EscalationsCaught, @Phone, @Email, @EndedEarly, @Topics, @State)
-ON CONFLICT DO NOTHING;
-
--- name: UpdateGrain
--- Checks the version read at the start of the turn, like every update of a versioned row.
-UPDATE grains SET
-    version = @Version, updated_at = @UpdatedAt,
-    display_name = @DisplayName, cohort_id = @CohortId, coach_id = @CoachId, status = @Status,
-    status_since = @StatusSince, status_detail = @StatusDetail, risk = @Risk, last_rating = @LastRating,
-    next_session_at = @NextSessionAt, earliest_open_action_due = @EarliestOpenActionDue,
-    prompts_sent = @PromptsSent, replies = @Replies, touches_sent = @TouchesSent,
-    actions_total = @ActionsTotal, actions_done = @ActionsDone, escalations = @Escalations,
-    escalations_caught = @EscalationsCaught, phone = @Phone, email = @Email, ended_early = @EndedEarly, topics = @Topics, state = @State
-WHERE org_id = @OrgId AND grain_type = @GrainType AND grain_key = @GrainKey AND version = @ExpectedVersion;
-
 -- name: QueryGrains
 -- /**filters**/ is replaced by fixed "AND column = @Param" fragments for the filters given, so each
 -- filter can use its index; /**order**/ by one of the two orderings. version > 0 is belt and braces: every

@@ -1,15 +1,5 @@
 -- Outbox: everything that leaves the system (SMS, email), claimed and sent by any node.
 
--- name: InsertOutbox
--- The idempotency key (grain + touchpoint) makes a second enqueue of the same touch a no-op.
-INSERT INTO outbox (
-    org_id, grain_type, grain_key, idempotency_key, channel, recipient, subject, body, template, prompt_id,
-    status, attempt, next_attempt_at, created_at, updated_at)
-VALUES (
-    @OrgId, @GrainType, @GrainKey, @IdempotencyKey, @Channel, @Recipient, @Subject, @Body, @Template, @PromptId,
-    'pending', 0, @Now, @Now, @Now)
-ON CONFLICT (idempotency_key) DO NOTHING;
-
 -- name: ClaimOutbox
 -- Like ClaimDueTimers (and updated by ctid for the same reason).
 UPDATE outbox

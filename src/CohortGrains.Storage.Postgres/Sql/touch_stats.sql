@@ -1,17 +1,5 @@
 -- Touch facts: one row per answerable touch of a client and its first answer, for per-template reply rates.
 
--- name: UpsertTouchFact
--- Written in the turn that sent or answered the touch; a later turn that changes the fact replaces it.
-INSERT INTO touch_stats (org_id, grain_key, touch_id, cohort_id, coach_id, template, template_version, kind, channel,
-                         sent_at, replied_at, reply_seconds, rating)
-VALUES (@OrgId, @GrainKey, @TouchId, @CohortId, @CoachId, @Template, @TemplateVersion, @Kind, @Channel,
-        @SentAt, @RepliedAt, @ReplySeconds, @Rating)
-ON CONFLICT (org_id, grain_key, touch_id) DO UPDATE SET
-    cohort_id = excluded.cohort_id, coach_id = excluded.coach_id, template = excluded.template,
-    template_version = excluded.template_version, kind = excluded.kind, channel = excluded.channel,
-    sent_at = excluded.sent_at, replied_at = excluded.replied_at, reply_seconds = excluded.reply_seconds,
-    rating = excluded.rating;
-
 -- name: TemplateStats
 -- /**cohort**/ is "cohort_id" or "NULL::text" and /**version**/ "template_version" or "NULL::integer" (fixed fragments),
 -- so the same query groups per cohort and/or version or not; /**filters**/ adds "AND column … @Param" fragments.

@@ -128,4 +128,48 @@ public abstract partial class GrainStoreContract
         Assert.Equal("""{"n":3}""", (await store.LoadAsync(Client("ana"), Ct))!.StateJson);
         Assert.Equal(0, (await store.GetTimerBacklogAsync(T0, Ct)).Total);
     }
+
+    [Fact]
+    public async Task SeveralTurnsOfOneGrainInABatchLeaveWhatTheyWouldHaveLeftOneAfterTheOther()
+    {
+        var store = await CreateStoreAsync();
+
+        // Each turn rewrites what the one before it wrote: a store that writes a batch per table must net them out.
+        var outcomes = await store.RunTurnsAsync([
+            Command(Client("ana"), T0, _ => Write("""{"n":1}""", timers: [new("day2", T0.AddDays(1), "{}")], outbox: [Sms("ana-1")])
+                with { TouchFacts = [Fact("s1")] }),
+            Command(Client("ana"), T0.AddHours(1), _ => Write("""{"n":2}""", timers: [new("day5", T0.AddDays(1), "{}")], cancel: ["day2"],
+                outbox: [Sms("ana-2")]) with { TouchFacts = [Fact("s1", repliedAfter: TimeSpan.FromHours(1), rating: 4)] }),
+            Command(Client("ana"), T0.AddHours(2), _ => Write("""{"n":3}""", timers: [new("day2", T0.AddDays(3), "{}")])),
+        ], Ct);
+
+        Assert.Equal([new TurnOutcome.Committed(1), new TurnOutcome.Committed(2), new TurnOutcome.Committed(3)], outcomes);
+        Assert.Equal(new StoredGrain(Client("ana"), """{"n":3}""", 3, T0.AddHours(2)), await store.LoadAsync(Client("ana"), Ct));
+        var timers = await store.ClaimDueTimersAsync("w1", T0.AddDays(3), 10, Lease, Ct);
+        Assert.Equal([("day5", T0.AddDays(1)), ("day2", T0.AddDays(3))], timers.Select(t => (t.Name, t.DueAt)));
+        var fact = Assert.Single(await store.GetTemplateStatsAsync(new TemplateStatsQuery("org1"), Ct));
+        Assert.Equal((1, 1, 3600.0), (fact.Sent, fact.Replied, fact.MedianReplySeconds));
+        Assert.Equal([0, 0, 0, 1, 0], fact.Ratings);
+        // Newest first: the outbox rows were numbered in the order the turns wrote them.
+        Assert.Equal(["ana-2", "ana-1"], (await store.QueryOutboxAsync(new OutboxQuery("org1"), Ct)).Select(o => o.IdempotencyKey));
+    }
+
+    [Fact]
+    public async Task ATimerConsumedByItsTurnAndScheduledAgainByALaterTurnOfTheBatchIsKeptAndItsOldClaimFenced()
+    {
+        var store = await CreateStoreAsync();
+        await CommandAsync(store, Client("ana"), T0, Write("{}", timers: [new("day2", T0, "{}")]));
+        var day2 = await ClaimOneAsync(store, "w1", T0);
+
+        var outcomes = await store.RunTurnsAsync([
+            OnTimer(day2, T0, _ => Write("""{"nudged":1}""")),
+            Command(Client("ana"), T0, _ => Write("""{"nudged":1,"session":2}""", timers: [new("day2", T0.AddDays(7), "{}")])),
+        ], Ct);
+
+        Assert.Equal([new TurnOutcome.Committed(2), new TurnOutcome.Committed(3)], outcomes);
+        // The stale claim of day2 can no longer run a turn.
+        Assert.Equal(new TurnOutcome.Fenced(), await TimerTurnAsync(store, day2, T0, _ => Write("{}")));
+        var again = await ClaimOneAsync(store, "w2", T0.AddDays(7));
+        Assert.Equal(("day2", T0.AddDays(7)), (again.Name, again.DueAt));
+    }
 }
