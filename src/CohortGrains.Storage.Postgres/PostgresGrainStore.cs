@@ -296,29 +296,49 @@ public sealed partial class PostgresGrainStore : IGrainStore, IAsyncDisposable, 
     public async Task<IReadOnlyList<bool>> CompleteOutboxAsync(IReadOnlyList<OutboxCompletion> completions, CancellationToken ct)
     {
         if (completions.Count == 0) return [];
-        await using var c = await _dataSource.OpenConnectionAsync(ct);
-        // Without a transaction of its own a batch runs as one implicit transaction: one round trip, one commit.
-        await using var batch = new NpgsqlBatch(c);
-        foreach (var completion in completions) batch.BatchCommands.Add(CompletionCommand(completion));
-        await batch.ExecuteNonQueryAsync(ct);
-        return batch.BatchCommands.Select((NpgsqlBatchCommand command) => command.RecordsAffected == 1).ToList();
-    }
+        // A row is updated once per statement: should the same claim be completed twice, the first completion counts.
+        var first = completions.DistinctBy(x => (x.OutboxId, x.Attempt)).ToList();
+        if (first.Count < completions.Count)
+        {
+            var answers = await CompleteOutboxAsync(first, ct);
+            var applied = first.Where((_, i) => answers[i]).ToHashSet();
+            return completions.Select(x => applied.Remove(x)).ToList();
+        }
+        T[] Each<T>(Func<OutboxCompletion, T> value) => completions.Select(value).ToArray();
+        var sent = Each(c => c.Result as OutboxResult.Sent);
+        var retry = Each(c => c.Result as OutboxResult.Retry);
+        var failed = Each(c => c.Result as OutboxResult.Failed);
+        var outcomes = Each(c => c.Result switch
+        {
+            OutboxResult.Sent => "sent",
+            OutboxResult.Retry => "retry",
+            OutboxResult.Failed => "failed",
+            _ => throw new ArgumentException($"Unknown outbox result {c.Result.GetType().Name}.", nameof(completions)),
+        });
 
-    private static NpgsqlBatchCommand CompletionCommand(OutboxCompletion completion)
-    {
-        var (query, parameters) = completion.Result switch
+        await using var c = await _dataSource.OpenConnectionAsync(ct);
+        // One statement for all of them: one round trip, one commit.
+        await using var cmd = new NpgsqlCommand(_sql["CompleteOutbox"], c)
         {
-            OutboxResult.Sent s => ("CompleteOutboxSent", new[] { P("ProviderMessageId", s.ProviderMessageId), P("ProviderStatus", s.ProviderStatus) }),
-            OutboxResult.Retry r => ("CompleteOutboxRetry", [P("RetryAt", Instant.Utc(r.RetryAt)), P("Error", r.Error)]),
-            OutboxResult.Failed f => ("CompleteOutboxFailed", [P("Error", f.Error), P("ErrorCode", f.ErrorCode)]),
-            _ => throw new ArgumentException($"Unknown outbox result {completion.Result.GetType().Name}.", nameof(completion)),
+            Parameters =
+            {
+                Column("Ids", NpgsqlDbType.Bigint, Each(x => x.OutboxId)),
+                Column("Attempts", NpgsqlDbType.Integer, Each(x => x.Attempt)),
+                Column("Outcomes", NpgsqlDbType.Text, outcomes),
+                Column("ProviderMessageIds", NpgsqlDbType.Text, sent.Select(s => s?.ProviderMessageId)),
+                Column("ProviderStatuses", NpgsqlDbType.Text, sent.Select(s => s?.ProviderStatus)),
+                Column("RetryAts", NpgsqlDbType.TimestampTz, retry.Select(r => Instant.Utc(r?.RetryAt))),
+                Column("Errors", NpgsqlDbType.Text, completions.Select((x, i) => retry[i]?.Error ?? failed[i]?.Error)),
+                Column("ErrorCodes", NpgsqlDbType.Text, failed.Select(f => f?.ErrorCode)),
+                Column("Nows", NpgsqlDbType.TimestampTz, Each(x => Instant.Utc(x.Now))),
+            },
         };
-        var command = new NpgsqlBatchCommand(_sql[query])
+        var completed = new HashSet<(long, int)>();
+        await using (var reader = await cmd.ExecuteReaderAsync(ct))
         {
-            Parameters = { P("Id", completion.OutboxId), P("Attempt", completion.Attempt), P("Now", Instant.Utc(completion.Now)) },
-        };
-        foreach (var p in parameters) command.Parameters.Add(p);
-        return command;
+            while (await reader.ReadAsync(ct)) completed.Add((reader.GetInt64(0), reader.GetInt32(1)));
+        }
+        return completions.Select(x => completed.Contains((x.OutboxId, x.Attempt))).ToList();
     }
 
     public async Task<bool> UpdateDeliveryStatusAsync(string providerMessageId, string status, string? errorCode,

@@ -14,23 +14,24 @@ WHERE ctid = ANY (ARRAY(
 RETURNING id, org_id, grain_type, grain_key, idempotency_key, channel, recipient, subject, body,
           template, prompt_id, attempt, created_at;
 
--- name: CompleteOutboxSent
--- Every completion is fenced by the attempt claimed and applies to a pending row only.
-UPDATE outbox
-SET status = 'sent', provider_message_id = @ProviderMessageId, provider_status = @ProviderStatus,
-    sent_at = @Now, updated_at = @Now, lease_owner = NULL, lease_until = NULL
-WHERE id = @Id AND attempt = @Attempt AND status = 'pending';
-
--- name: CompleteOutboxRetry
-UPDATE outbox
-SET next_attempt_at = @RetryAt, error = @Error, updated_at = @Now, lease_owner = NULL, lease_until = NULL
-WHERE id = @Id AND attempt = @Attempt AND status = 'pending';
-
--- name: CompleteOutboxFailed
-UPDATE outbox
-SET status = 'failed', error = @Error, error_code = @ErrorCode, updated_at = @Now,
-    lease_owner = NULL, lease_until = NULL
-WHERE id = @Id AND attempt = @Attempt AND status = 'pending';
+-- name: CompleteOutbox
+-- The results of many sends in one statement: element i of every array is completion i, its outcome 'sent', 'retry'
+-- (error, next attempt at retry_at) or 'failed' (error, error code). Every completion is fenced by the attempt claimed
+-- and applies to a pending row only; RETURNING names the ones that applied. A send keeps the error of an earlier
+-- attempt, for the record.
+UPDATE outbox AS o SET
+    status              = CASE c.outcome WHEN 'retry' THEN o.status ELSE c.outcome END,
+    provider_message_id = CASE c.outcome WHEN 'sent' THEN c.provider_message_id ELSE o.provider_message_id END,
+    provider_status     = CASE c.outcome WHEN 'sent' THEN c.provider_status ELSE o.provider_status END,
+    sent_at             = CASE c.outcome WHEN 'sent' THEN c.now ELSE o.sent_at END,
+    next_attempt_at     = CASE c.outcome WHEN 'retry' THEN c.retry_at ELSE o.next_attempt_at END,
+    error               = CASE c.outcome WHEN 'sent' THEN o.error ELSE c.error END,
+    error_code          = CASE c.outcome WHEN 'failed' THEN c.error_code ELSE o.error_code END,
+    updated_at = c.now, lease_owner = NULL, lease_until = NULL
+FROM unnest(@Ids, @Attempts, @Outcomes, @ProviderMessageIds, @ProviderStatuses, @RetryAts, @Errors, @ErrorCodes, @Nows)
+    AS c(id, attempt, outcome, provider_message_id, provider_status, retry_at, error, error_code, now)
+WHERE o.id = c.id AND o.attempt = c.attempt AND o.status = 'pending'
+RETURNING o.id, o.attempt;
 
 -- name: UpdateDeliveryStatus
 -- A callback without an error code keeps the one recorded earlier.

@@ -517,9 +517,11 @@ public abstract partial class GrainStoreContract
             new OutboxCompletion(stale.Id, stale.Attempt, new OutboxResult.Sent("SM-stale", "queued"), T0.AddSeconds(1)),
             new OutboxCompletion(claimed["k2"].Id, claimed["k2"].Attempt, new OutboxResult.Failed("blocked", "21610"), T0.AddSeconds(2)),
             new OutboxCompletion(claimed["k3"].Id, claimed["k3"].Attempt, new OutboxResult.Retry(T0.AddMinutes(5), "timeout"), T0.AddSeconds(3)),
+            // The same claim completed twice (a caller's bug): the first completion counts.
+            new OutboxCompletion(claimed["k1"].Id, claimed["k1"].Attempt, new OutboxResult.Sent("SM1-again", "queued"), T0.AddSeconds(4)),
         ], Ct);
 
-        Assert.Equal([true, false, true, true], recorded);
+        Assert.Equal([true, false, true, true, false], recorded);
         var rows = (await store.QueryOutboxAsync(new OutboxQuery("org1"), Ct)).ToDictionary(o => o.IdempotencyKey);
         Assert.Equal((OutboxStatus.Sent, "SM1"), (rows["k1"].Status, rows["k1"].ProviderMessageId));
         Assert.Equal((OutboxStatus.Failed, "21610"), (rows["k2"].Status, rows["k2"].ErrorCode));
