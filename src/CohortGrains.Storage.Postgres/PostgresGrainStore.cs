@@ -154,6 +154,7 @@ public sealed partial class PostgresGrainStore : IGrainStore, IAsyncDisposable, 
         var timerAttempts = new int?[turns.Count];
         await using (var locks = new NpgsqlBatch(c, tx))
         {
+            locks.BatchCommands.Add(new NpgsqlBatchCommand(_sql["TurnPlan"]));
             locks.BatchCommands.Add(Keyed("LockGrains", grains.Select(g => g.Key)));
             if (timerTurns.Count > 0)
             {
@@ -161,6 +162,7 @@ public sealed partial class PostgresGrainStore : IGrainStore, IAsyncDisposable, 
                     Column("Names", NpgsqlDbType.Text, timerTurns.Select(x => ((TurnTrigger.Timer)x.Turn.Trigger).Name))));
             }
             await using var reader = await locks.ExecuteReaderAsync(ct);
+            if (!await reader.NextResultAsync(ct)) throw new InvalidOperationException("The grain locks returned no result.");
             while (await reader.ReadAsync(ct))
             {
                 var i = (int)reader.GetInt64(0) - 1;

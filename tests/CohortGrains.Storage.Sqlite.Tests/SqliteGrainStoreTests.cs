@@ -93,7 +93,7 @@ public sealed class SqliteGrainStoreTests : GrainStoreContract, IDisposable
         await using var command = connection.CreateCommand();
         command.CommandText = "SELECT group_concat(version || ':' || name) FROM schema_migrations;";
 
-        Assert.Equal("1:initial,2:phone_lookup,3:program_arc,4:security,5:nodes,6:partial_lookup_indexes,7:grain_topics,8:queue_claims", await command.ExecuteScalarAsync(Ct));
+        Assert.Equal("1:initial,2:phone_lookup,3:program_arc,4:security,5:nodes,6:partial_lookup_indexes,7:grain_topics,8:queue_claims,9:state_compression", await command.ExecuteScalarAsync(Ct));
     }
 
     [Fact]

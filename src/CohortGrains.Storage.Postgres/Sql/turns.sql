@@ -3,6 +3,16 @@
 -- store nets out the writes of turns of the same grain first (last write wins), so no row appears twice in a statement.
 -- Arrays are typed by the store's parameters; a NULL element is a NULL column.
 
+-- name: TurnPlan
+-- Sent first in a batch's transaction. Each statement below joins its arrays to a table through the table's primary
+-- key, one row at a time; PostgreSQL plans that only when it knows the table is large. A launch fills an empty grains
+-- table faster than statistics follow, and a join planned while it was empty (Npgsql prepares statements, PostgreSQL
+-- keeps their plans) hashed the arrays and read the whole table in every batch. Switched off for this transaction
+-- only, hash and merge joins and sequential scans leave just the key lookups. One statement, not three SET LOCALs, so
+-- it travels in the batch's first round trip.
+SELECT set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true),
+       set_config('enable_seqscan', 'off', true);
+
 -- name: LockGrains
 -- Holds every grain of the batch for the whole transaction, in the order given (the store passes lock order):
 -- ORDER BY under FOR UPDATE locks the rows as they come out of the sort. A grain that does not exist yet has no row
