@@ -10,8 +10,9 @@ namespace CohortGrains.Storage.Postgres;
 /// A batch of turns is one transaction of three round trips: [lock the grain rows that exist FOR UPDATE, in lock order,
 /// then the trigger timers] → decide (in memory) → [every write of every turn, one set-based statement per table
 /// (turns.sql, <see cref="BatchWrites"/>)] → COMMIT. Locks are always taken grains first, in one fixed order, then
-/// timers, so turns never deadlock each other; and a busy node pays one commit (one WAL flush) for many turns. Workers claim due timers and outbox rows in
-/// batches with FOR UPDATE SKIP LOCKED, lease them and bump their attempt, which fences every later write.
+/// timers, so turns never deadlock each other; and a busy node pays one commit (one WAL flush) for many turns.
+/// Workers claim due timers and outbox rows in batches with FOR UPDATE SKIP LOCKED, lease them and bump their attempt,
+/// which fences every later write.
 /// Statements are prepared automatically by Npgsql after a few uses (Max Auto Prepare), so the hot path skips parsing
 /// and planning.
 /// </summary>
