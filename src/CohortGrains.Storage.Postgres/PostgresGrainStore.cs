@@ -299,24 +299,17 @@ public sealed partial class PostgresGrainStore : IGrainStore, IAsyncDisposable, 
     public async Task<IReadOnlyList<bool>> CompleteOutboxAsync(IReadOnlyList<OutboxCompletion> completions, CancellationToken ct)
     {
         if (completions.Count == 0) return [];
-        // A row is updated once per statement: should the same claim be completed twice, the first completion counts.
-        var first = completions.DistinctBy(x => (x.OutboxId, x.Attempt)).ToList();
-        if (first.Count < completions.Count)
-        {
-            var answers = await CompleteOutboxAsync(first, ct);
-            var applied = first.Where((_, i) => answers[i]).ToHashSet();
-            return completions.Select(x => applied.Remove(x)).ToList();
-        }
-        T[] Each<T>(Func<OutboxCompletion, T> value) => completions.Select(value).ToArray();
-        var sent = Each(c => c.Result as OutboxResult.Sent);
-        var retry = Each(c => c.Result as OutboxResult.Retry);
-        var failed = Each(c => c.Result as OutboxResult.Failed);
-        var outcomes = Each(c => c.Result switch
+        // A row is updated once per statement: should the same claim be completed twice, only the first is sent.
+        var firstOf = new Dictionary<(long, int), int>();
+        for (var i = 0; i < completions.Count; i++) firstOf.TryAdd((completions[i].OutboxId, completions[i].Attempt), i);
+        var sent = firstOf.Values.Select(i => completions[i]).ToList();
+        T[] Each<T>(Func<OutboxCompletion, T> value) => sent.Select(value).ToArray();
+        var outcomes = Each(x => x.Result switch
         {
             OutboxResult.Sent => "sent",
             OutboxResult.Retry => "retry",
             OutboxResult.Failed => "failed",
-            _ => throw new ArgumentException($"Unknown outbox result {c.Result.GetType().Name}.", nameof(completions)),
+            _ => throw new ArgumentException($"Unknown outbox result {x.Result.GetType().Name}.", nameof(completions)),
         });
 
         await using var c = await _dataSource.OpenConnectionAsync(ct);
@@ -328,11 +321,16 @@ public sealed partial class PostgresGrainStore : IGrainStore, IAsyncDisposable, 
                 Column("Ids", NpgsqlDbType.Bigint, Each(x => x.OutboxId)),
                 Column("Attempts", NpgsqlDbType.Integer, Each(x => x.Attempt)),
                 Column("Outcomes", NpgsqlDbType.Text, outcomes),
-                Column("ProviderMessageIds", NpgsqlDbType.Text, sent.Select(s => s?.ProviderMessageId)),
-                Column("ProviderStatuses", NpgsqlDbType.Text, sent.Select(s => s?.ProviderStatus)),
-                Column("RetryAts", NpgsqlDbType.TimestampTz, retry.Select(r => Instant.Utc(r?.RetryAt))),
-                Column("Errors", NpgsqlDbType.Text, completions.Select((x, i) => retry[i]?.Error ?? failed[i]?.Error)),
-                Column("ErrorCodes", NpgsqlDbType.Text, failed.Select(f => f?.ErrorCode)),
+                Column("ProviderMessageIds", NpgsqlDbType.Text, Each(x => (x.Result as OutboxResult.Sent)?.ProviderMessageId)),
+                Column("ProviderStatuses", NpgsqlDbType.Text, Each(x => (x.Result as OutboxResult.Sent)?.ProviderStatus)),
+                Column("RetryAts", NpgsqlDbType.TimestampTz, Each(x => Instant.Utc((x.Result as OutboxResult.Retry)?.RetryAt))),
+                Column("Errors", NpgsqlDbType.Text, Each(x => x.Result switch
+                {
+                    OutboxResult.Retry r => r.Error,
+                    OutboxResult.Failed f => f.Error,
+                    _ => null,
+                })),
+                Column("ErrorCodes", NpgsqlDbType.Text, Each(x => (x.Result as OutboxResult.Failed)?.ErrorCode)),
                 Column("Nows", NpgsqlDbType.TimestampTz, Each(x => Instant.Utc(x.Now))),
             },
         };
@@ -341,7 +339,7 @@ public sealed partial class PostgresGrainStore : IGrainStore, IAsyncDisposable, 
         {
             while (await reader.ReadAsync(ct)) completed.Add((reader.GetInt64(0), reader.GetInt32(1)));
         }
-        return completions.Select(x => completed.Contains((x.OutboxId, x.Attempt))).ToList();
+        return completions.Select((x, i) => firstOf[(x.OutboxId, x.Attempt)] == i && completed.Contains((x.OutboxId, x.Attempt))).ToList();
     }
 
     public async Task<bool> UpdateDeliveryStatusAsync(string providerMessageId, string status, string? errorCode,
