@@ -107,6 +107,24 @@ public sealed partial class PostgresGrainStore : IGrainStore, IAsyncDisposable, 
             : null;
     }
 
+    public async Task<IReadOnlyList<StoredGrain>> LoadManyAsync(IReadOnlyCollection<GrainId> ids, CancellationToken ct)
+    {
+        if (ids.Count == 0) return [];
+        var keys = ids.ToList();
+        await using var c = await _dataSource.OpenConnectionAsync(ct);
+        // One implicit transaction: the plan TurnPlan sets lasts until the batch ends.
+        await using var batch = new NpgsqlBatch(c)
+        {
+            BatchCommands = { new NpgsqlBatchCommand(_sql["TurnPlan"]), Keyed("LoadGrains", keys) },
+        };
+        await using var reader = await batch.ExecuteReaderAsync(ct);
+        if (!await reader.NextResultAsync(ct)) throw new InvalidOperationException("LoadGrains returned no result.");
+        var found = new List<StoredGrain>(keys.Count);
+        while (await reader.ReadAsync(ct))
+            found.Add(new StoredGrain(keys[(int)reader.GetInt64(0) - 1], reader.GetString(3), reader.GetInt64(1), reader.GetFieldValue<DateTimeOffset>(2)));
+        return found;
+    }
+
     public Task<IReadOnlyList<TurnOutcome>> RunTurnsAsync(IReadOnlyList<TurnRequest> turns, CancellationToken ct) =>
         TurnBatches.RunIsolatedAsync(turns, RunTurnsWithRetriesAsync, IsUnreachable, ct);
 

@@ -268,4 +268,34 @@ public sealed class TwilioOutboxTests : IAsyncLifetime
         Assert.Equal([503, 201], _twilio.Calls.Select(c => c.Status));
         Assert.Equal("sent", (await org.TouchAsync(clientId, "s1-day2"))["status"]!.GetValue<string>());
     }
+
+    [Fact]
+    public async Task ABatchOfSendsReadsItsClientsQuietHoursInOneStoreReadAndHoldsOnlyThoseAtNight()
+    {
+        StoreSpy.Install(_host);
+        var spy = StoreSpy.Of(_host);
+        // Both Day-2 nudges at 20:00 local: New York's at 01:00Z, Los Angeles' at 04:00Z.
+        var (org, newYork) = await SessionLoggedAsync(preferredHour: 20);
+        var losAngeles = (await org.Api.PostJsonAsync($"/api/v1/cohorts/{org.CohortId}/clients", new
+        {
+            name = "Leo Park", phone = "+14155550102", email = "leo@example.com", timeZone = "America/Los_Angeles", preferredHour = 20, smsConsent = true,
+        }, 201))["clientId"]!.GetValue<string>();
+        await org.LogSessionAsync(losAngeles, "Draft the proposal");
+        // New York's send is throttled for three hours: its retry falls due at 23:00 there, with Los Angeles' first send.
+        _twilio.Then(new FakeAnswer(503, RetryAfterSeconds: 3 * 3600));
+        await _host.AdvanceToAsync(new DateTimeOffset(2026, 3, 6, 1, 5, 0, TimeSpan.Zero));
+        Assert.Single(_twilio.Calls);
+
+        var (batchReads, singleReads) = (spy.CallsTo(nameof(IGrainStore.LoadManyAsync)), spy.CallsTo(nameof(IGrainStore.LoadAsync)));
+        await _host.AdvanceToAsync(new DateTimeOffset(2026, 3, 6, 4, 5, 0, TimeSpan.Zero), TimeSpan.FromHours(3));
+
+        // One outbox batch held both rows: one read for both clients, none per message.
+        Assert.Equal(batchReads + 1, spy.CallsTo(nameof(IGrainStore.LoadManyAsync)));
+        Assert.Equal(singleReads, spy.CallsTo(nameof(IGrainStore.LoadAsync)));
+        Assert.Equal(["+14155550101", "+14155550102"], _twilio.Calls.Select(c => c.Form["To"]));
+        Assert.Equal("sent", (await org.TouchAsync(losAngeles, "s1-day2"))["status"]!.GetValue<string>());
+        var held = await org.TouchAsync(newYork, "s1-day2");
+        Assert.Equal("pending", held["status"]!.GetValue<string>());
+        Assert.Contains("quiet hours until 2026-03-06 13:00:00Z", held["error"]!.GetValue<string>());
+    }
 }

@@ -48,7 +48,7 @@ public sealed class PostgresStoreTests(PostgresDatabase database) : IClassFixtur
     }
 
     [Fact]
-    public async Task TurnsPreparedWhileTheGrainsTableWasEmptyReadOnlyTheirOwnRowsOnceALaunchFillsIt()
+    public async Task TurnsAndReadsPreparedWhileTheGrainsTableWasEmptyReadOnlyTheirOwnRowsOnceALaunchFillsIt()
     {
         // A launch fills an empty table faster than autovacuum analyzes it. Once, the lookup by key used an
         // (org, type, phone) index instead and read the whole org on every turn; later a batch's join to its arrays
@@ -60,12 +60,12 @@ public sealed class PostgresStoreTests(PostgresDatabase database) : IClassFixtur
         await using var c = new NpgsqlConnection(schema);
         await c.OpenAsync();
         await ExecuteAsync(c, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements SCHEMA public");
-        async Task<long> PagesReadByTurnsAsync()
+        async Task<long> PagesReadAsync(string statement)
         {
             await using var q = new NpgsqlCommand(
                 "SELECT coalesce(sum(shared_blks_hit + shared_blks_read), 0)::bigint FROM public.pg_stat_statements " +
                 "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) " +
-                "AND (query LIKE '%FOR UPDATE OF g%' OR query LIKE '%UPDATE grains AS g%')", c);
+                "AND " + statement, c);
             return (long)(await q.ExecuteScalarAsync())!;
         }
         Task<IReadOnlyList<TurnOutcome>> TurnsAsync(IEnumerable<string> keys) => store.RunTurnsAsync(keys.Select(key =>
@@ -74,19 +74,26 @@ public sealed class PostgresStoreTests(PostgresDatabase database) : IClassFixtur
 
         for (var i = 0; i < 15; i++) await TurnsAsync([$"early{i}"]); // enough runs to be prepared and to keep a plan
         for (var i = 0; i < 15; i++) await TurnsAsync([$"early{i}"]);
+        for (var i = 0; i < 30; i++) await store.LoadManyAsync([new GrainId("org1", "ClientLoop", $"early{i % 15}")], Ct);
         // No ANALYZE: a launch fills the table faster than autovacuum analyzes it.
         await ExecuteAsync(c, "INSERT INTO grains (org_id, grain_type, grain_key, version, updated_at, state) " +
             "SELECT 'org1', 'ClientLoop', 'c' || g, 1, now(), repeat('x', 500) FROM generate_series(1, 100000) g");
-        var before = await PagesReadByTurnsAsync();
+        const string turnStatements = "(query LIKE '%FOR UPDATE OF g%' OR query LIKE '%UPDATE grains AS g%')";
+        const string loadStatement = "query LIKE '%Many grains in one statement%'";
+        var (turnsBefore, loadsBefore) = (await PagesReadAsync(turnStatements), await PagesReadAsync(loadStatement));
         var outcomes = await TurnsAsync(Enumerable.Range(1, 16).Select(i => $"c{i * 1000}"));
-        var read = await PagesReadByTurnsAsync() - before;
+        var loaded = await store.LoadManyAsync(Enumerable.Range(1, 16).Select(i => new GrainId("org1", "ClientLoop", $"c{i * 500}")).ToList(), Ct);
+        var (turnsRead, loadsRead) = (await PagesReadAsync(turnStatements) - turnsBefore, await PagesReadAsync(loadStatement) - loadsBefore);
 
         Assert.All(outcomes, o => Assert.Equal(new TurnOutcome.Committed(2), o));
+        Assert.Equal(16, loaded.Count);
+        Assert.True(loadsBefore > 0, "the loads before the fill were counted");
         await using var size = new NpgsqlCommand("SELECT pg_relation_size('grains') / current_setting('block_size')::bigint", c);
         var pages = (long)(await size.ExecuteScalarAsync())!;
         // Locking and updating a grain costs a few page reads (its key's index path and heap page); a hash join costs
         // every page of the table.
-        Assert.True(read < pages / 2, $"16 turns read {read} pages of a {pages}-page grains table");
+        Assert.True(turnsRead < pages / 2, $"16 turns read {turnsRead} pages of a {pages}-page grains table");
+        Assert.True(loadsRead < pages / 2, $"loading 16 grains read {loadsRead} pages of a {pages}-page grains table");
     }
 
     [Theory]

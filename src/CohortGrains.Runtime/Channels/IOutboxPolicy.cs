@@ -9,10 +9,11 @@ namespace CohortGrains.Runtime.Channels;
 public interface IOutboxPolicy
 {
     /// <summary>
-    /// Null to send now; otherwise the instant the row may go out. A touch can sit in the outbox past its turn
-    /// (provider retries, a backlog): quiet hours are enforced again at the moment of sending.
+    /// The rows of a claimed batch that must wait, each with the instant it may go out; the others are sent now. A touch
+    /// can sit in the outbox past its turn (provider retries, a backlog): quiet hours are enforced again when it is
+    /// sent. Asked once per batch, just before its sends start, so a batch reads what it needs in one go.
     /// </summary>
-    Task<DateTimeOffset?> HoldUntilAsync(ClaimedOutbox row, DateTimeOffset now, CancellationToken ct);
+    Task<IReadOnlyDictionary<long, DateTimeOffset>> HoldsAsync(IReadOnlyList<ClaimedOutbox> rows, DateTimeOffset now, CancellationToken ct);
 
     /// <summary>
     /// The provider says the recipient unsubscribed from the sender. Must be durable before the row is completed

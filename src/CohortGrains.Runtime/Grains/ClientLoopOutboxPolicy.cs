@@ -8,14 +8,20 @@ namespace CohortGrains.Runtime.Grains;
 /// <summary>The outbox policy for client touches: quiet hours at send time, and 21610 as a durable message to the loop.</summary>
 public sealed class ClientLoopOutboxPolicy(GrainRuntime runtime) : IOutboxPolicy
 {
-    public async Task<DateTimeOffset?> HoldUntilAsync(ClaimedOutbox row, DateTimeOffset now, CancellationToken ct)
+    public async Task<IReadOnlyDictionary<long, DateTimeOffset>> HoldsAsync(IReadOnlyList<ClaimedOutbox> rows, DateTimeOffset now, CancellationToken ct)
     {
         // The portal inbox rings no phone at night; only SMS and email wait for the morning.
-        if (row.Grain.Type != ClientLoopDecider.GrainType || row.Channel is not (ChannelNames.Sms or ChannelNames.Email)) return null;
-        var state = await runtime.GetAsync<ClientLoopState>(row.Grain, ct);
-        if (state is null || !Zones.TryFind(state.Profile.TimeZone, out var zone)) return null;
-        var allowed = Zones.NextAllowed(now, state.QuietHours, zone);
-        return allowed > now ? allowed : null;
+        var ringing = rows.Where(r => r.Grain.Type == ClientLoopDecider.GrainType && r.Channel is (ChannelNames.Sms or ChannelNames.Email)).ToList();
+        if (ringing.Count == 0) return new Dictionary<long, DateTimeOffset>();
+        var states = await runtime.GetManyAsync<ClientLoopState>(ClientLoopDecider.GrainType, ringing.Select(r => r.Grain).ToHashSet(), ct);
+        var holds = new Dictionary<long, DateTimeOffset>();
+        foreach (var row in ringing)
+        {
+            if (!states.TryGetValue(row.Grain, out var state) || !Zones.TryFind(state.Profile.TimeZone, out var zone)) continue;
+            var allowed = Zones.NextAllowed(now, state.QuietHours, zone);
+            if (allowed > now) holds[row.Id] = allowed;
+        }
+        return holds;
     }
 
     public Task RecipientOptedOutAsync(ClaimedOutbox row, SendOutcome.RecipientOptedOut outcome, CancellationToken ct)

@@ -18,6 +18,9 @@ public interface IGrainStore : IMembershipStore
 
     Task<StoredGrain?> LoadAsync(GrainId id, CancellationToken ct);
 
+    /// <summary>The grains of several ids in one read (for a reader that needs many at once); ids without a grain are left out, the rest come in no particular order.</summary>
+    Task<IReadOnlyList<StoredGrain>> LoadManyAsync(IReadOnlyCollection<GrainId> ids, CancellationToken ct);
+
     /// <summary>
     /// Runs several grain turns in ONE transaction (group commit: a busy node pays one commit for many turns). Each turn
     /// is what it would be alone: lock the grain row, check the trigger is still ours (a timer trigger must still exist

@@ -37,13 +37,25 @@ public sealed class OutboxProcessor(
     {
         var claimed = await store.ClaimOutboxAsync(node.Id, clock.GetUtcNow(), _options.OutboxBatchSize, _options.LeaseDuration, stopStarting);
         if (claimed.Count == 0) return 0;
+        IReadOnlyDictionary<long, DateTimeOffset> holds;
+        try
+        {
+            holds = policy is null ? new Dictionary<long, DateTimeOffset>() : await policy.HoldsAsync(claimed, clock.GetUtcNow(), stopStarting);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Nothing is sent unchecked: the batch stays leased and is claimed again after its lease.
+            logger.LogError("Checking quiet hours for {Count} claimed outbox rows failed; they will be retried after their lease: {Error}",
+                claimed.Count, Redact.Text(e.Message));
+            return claimed.Count;
+        }
         await Parallel.ForEachAsync(claimed, new ParallelOptions { MaxDegreeOfParallelism = _options.MaxConcurrentSends, CancellationToken = stopStarting },
             async (row, _) =>
             {
                 using var correlation = Correlation.Begin(logger, Correlation.NewId());
                 try
                 {
-                    await SendOneAsync(row, abort);
+                    await SendOneAsync(row, holds.TryGetValue(row.Id, out var holdUntil) ? holdUntil : null, abort);
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
@@ -55,9 +67,9 @@ public sealed class OutboxProcessor(
         return claimed.Count;
     }
 
-    private async Task SendOneAsync(ClaimedOutbox row, CancellationToken ct)
+    private async Task SendOneAsync(ClaimedOutbox row, DateTimeOffset? heldUntil, CancellationToken ct)
     {
-        if (policy is not null && await policy.HoldUntilAsync(row, clock.GetUtcNow(), ct) is { } holdUntil)
+        if (heldUntil is { } holdUntil)
         {
             // Not a failure: the row waits (this claim's attempt is spent, the retry budget is large enough for a night).
             metrics.Sent(row.Channel, "held");

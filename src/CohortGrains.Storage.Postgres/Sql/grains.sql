@@ -5,6 +5,13 @@ SELECT version, updated_at, state
 FROM grains
 WHERE org_id = @OrgId AND grain_type = @GrainType AND grain_key = @GrainKey;
 
+-- name: LoadGrains
+-- Many grains in one statement, i the position in the arrays (1-based). Sent after TurnPlan in the same batch, for the
+-- reason given there: it joins its arrays to grains by the primary key.
+SELECT k.i, g.version, g.updated_at, g.state
+FROM unnest(@OrgIds, @GrainTypes, @GrainKeys) WITH ORDINALITY AS k(org_id, grain_type, grain_key, i)
+JOIN grains g ON g.org_id = k.org_id AND g.grain_type = k.grain_type AND g.grain_key = k.grain_key;
+
 -- name: QueryGrains
 -- /**filters**/ is replaced by fixed "AND column = @Param" fragments for the filters given, so each
 -- filter can use its index; /**order**/ by one of the two orderings. version > 0 is belt and braces: every

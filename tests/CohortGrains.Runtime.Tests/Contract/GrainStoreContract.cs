@@ -52,6 +52,23 @@ public abstract partial class GrainStoreContract
     }
 
     [Fact]
+    public async Task LoadingManyGrainsReturnsThoseThatExistWithTheirStateAndVersion()
+    {
+        var store = await CreateStoreAsync();
+        await CommandAsync(store, Client("ana"), T0, Write("""{"n":1}"""));
+        await CommandAsync(store, Client("ana"), T0.AddMinutes(1), Write("""{"n":2}"""));
+        await CommandAsync(store, Client("ben", org: "org2"), T0, Write("""{"n":7}"""));
+        await CommandAsync(store, Coach("ana"), T0, Write("""{"coach":true}"""));
+
+        var loaded = await store.LoadManyAsync([Client("ben", org: "org2"), Client("nobody"), Client("ana"), Client("ben")], Ct);
+
+        Assert.Equal(
+            [new StoredGrain(Client("ana"), """{"n":2}""", 2, T0.AddMinutes(1)), new StoredGrain(Client("ben", org: "org2"), """{"n":7}""", 1, T0)],
+            loaded.OrderBy(g => g.Id.Key));
+        Assert.Empty(await store.LoadManyAsync([], Ct));
+    }
+
+    [Fact]
     public async Task TurnOnANewGrainInsertsVersionOne()
     {
         var store = await CreateStoreAsync();

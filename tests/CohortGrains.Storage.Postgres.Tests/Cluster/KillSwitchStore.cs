@@ -35,6 +35,7 @@ public sealed class KillSwitchStore(PostgresGrainStore inner, string node) : IGr
     public Task MigrateAsync(CancellationToken ct) => Call(inner.MigrateAsync, ct);
     public Task<bool> IsReadyAsync(CancellationToken ct) => Call(inner.IsReadyAsync, ct);
     public Task<StoredGrain?> LoadAsync(GrainId id, CancellationToken ct) => Call(t => inner.LoadAsync(id, t), ct);
+    public Task<IReadOnlyList<StoredGrain>> LoadManyAsync(IReadOnlyCollection<GrainId> ids, CancellationToken ct) => Call(t => inner.LoadManyAsync(ids, t), ct);
 
     public Task<IReadOnlyList<TurnOutcome>> RunTurnsAsync(IReadOnlyList<TurnRequest> turns, CancellationToken ct)
     {
