@@ -14,7 +14,7 @@ public sealed partial class PostgresGrainStore
         await c.ExecuteAsync(Cmd("UpsertNode", new
         {
             heartbeat.NodeId, heartbeat.Address, StartedAt = Instant.Utc(heartbeat.StartedAt), Now = now,
-            heartbeat.TurnsPerSecond, heartbeat.Draining,
+            heartbeat.TurnsPerSecond, heartbeat.LeasesHeld, heartbeat.Draining,
         }, tx, ct));
         await c.ExecuteAsync(Cmd("ForgetSilentNodes", new { Before = now - forgetAfter }, tx, ct));
         await tx.CommitAsync(ct);

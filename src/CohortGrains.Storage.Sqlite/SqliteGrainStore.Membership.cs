@@ -15,7 +15,7 @@ public sealed partial class SqliteGrainStore
             await c.ExecuteAsync(new CommandDefinition(_nodesSql["UpsertNode"], new
             {
                 heartbeat.NodeId, heartbeat.Address, StartedAt = Instant.ToMs(heartbeat.StartedAt), Now = now,
-                heartbeat.TurnsPerSecond, Draining = heartbeat.Draining ? 1 : 0,
+                heartbeat.TurnsPerSecond, heartbeat.LeasesHeld, Draining = heartbeat.Draining ? 1 : 0,
             }, tx, cancellationToken: ct));
             return await c.ExecuteAsync(new CommandDefinition(_nodesSql["ForgetSilentNodes"],
                 new { Before = now - (long)forgetAfter.TotalMilliseconds }, tx, cancellationToken: ct));

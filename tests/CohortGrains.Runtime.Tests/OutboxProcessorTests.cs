@@ -16,6 +16,40 @@ public sealed class OutboxProcessorTests
     private static async Task<OutboxRow> RowAsync(RuntimeFixture fx) => Assert.Single(await fx.Store.QueryOutboxAsync(new OutboxQuery("org1"), default));
 
     [Fact]
+    public async Task ClaimsCountAsHeldByTheNodeWhileTheirBatchIsUnderWayAndNoLongerOnceItIsDone()
+    {
+        var channel = new GatedChannel("sms");
+        using var fx = new RuntimeFixture([channel]);
+        await EnqueueAsync(fx, "org1/cli_1/s1-day2");
+        await EnqueueAsync(fx, "org1/cli_1/s1-day5");
+
+        var batch = fx.Outbox.ProcessBatchAsync(default);
+        await channel.Started.Task;
+        Assert.Equal(2, fx.Node.LeasesHeld);
+
+        channel.Release.SetResult();
+        Assert.Equal(2, await batch);
+        Assert.Equal(0, fx.Node.LeasesHeld);
+        Assert.Equal(0, await fx.Outbox.ProcessBatchAsync(default));
+        Assert.Equal(0, fx.Node.LeasesHeld);
+    }
+
+    /// <summary>Accepts every send, but only once released; tells when the first send has started.</summary>
+    private sealed class GatedChannel(string name) : IChannel
+    {
+        public TaskCompletionSource Started { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public string Name => name;
+
+        public async Task<SendOutcome> SendAsync(ClaimedOutbox message, CancellationToken ct)
+        {
+            Started.TrySetResult();
+            await Release.Task.WaitAsync(ct);
+            return new SendOutcome.Accepted($"SM{message.Id}", "queued");
+        }
+    }
+
+    [Fact]
     public async Task TransientFaultsAreRetriedWithGrowingJitteredBackoffUntilSent()
     {
         var channel = new ScriptedChannel("sms", new SendOutcome.Transient("HTTP 503"), new SendOutcome.Transient("HTTP 500"));

@@ -117,7 +117,7 @@ public sealed class MembershipService : BackgroundService
             var timestamp = _clock.GetTimestamp();
             var seconds = _clock.GetElapsedTime(_lastTimestamp, timestamp).TotalSeconds;
             var rate = seconds > 0 ? Math.Round((count - _lastCount) / seconds, 1) : 0;
-            await _store.HeartbeatAsync(new NodeHeartbeat(_node.Id, _options.Address, StartedAt, _clock.GetUtcNow(), rate, _drain.IsDraining),
+            await _store.HeartbeatAsync(new NodeHeartbeat(_node.Id, _options.Address, StartedAt, _clock.GetUtcNow(), rate, _node.LeasesHeld, _drain.IsDraining),
                 _options.ForgetAfter, ct);
             _lastCount = count;
             _lastTimestamp = timestamp;

@@ -9,9 +9,8 @@ namespace CohortGrains.Runtime.Storage;
 public interface IMembershipStore
 {
     /// <summary>
-    /// Inserts or updates the node's row (started_at is kept from the first call), counts the timer and outbox leases
-    /// the node holds at <see cref="NodeHeartbeat.Now"/>, and deletes the rows of nodes whose last heartbeat is older
-    /// than now - <paramref name="forgetAfter"/> (nodes that died without deregistering).
+    /// Inserts or updates the node's row (started_at is kept from the first call) and deletes the rows of nodes whose
+    /// last heartbeat is older than now - <paramref name="forgetAfter"/> (nodes that died without deregistering).
     /// </summary>
     Task HeartbeatAsync(NodeHeartbeat heartbeat, TimeSpan forgetAfter, CancellationToken ct);
 
@@ -28,6 +27,7 @@ public sealed record NodeHeartbeat(
     DateTimeOffset StartedAt,
     DateTimeOffset Now,
     double TurnsPerSecond,
+    int LeasesHeld,
     bool Draining);
 
 public sealed record NodeRecord(

@@ -37,6 +37,21 @@ public sealed class OutboxProcessor(
     {
         var claimed = await store.ClaimOutboxAsync(node.Id, clock.GetUtcNow(), _options.OutboxBatchSize, _options.LeaseDuration, stopStarting);
         if (claimed.Count == 0) return 0;
+        // In hand until the whole batch is done: the heartbeat counts batches under way, not single sends.
+        node.Claimed(claimed.Count);
+        try
+        {
+            await SendBatchAsync(claimed, stopStarting, abort);
+        }
+        finally
+        {
+            node.Finished(claimed.Count);
+        }
+        return claimed.Count;
+    }
+
+    private async Task SendBatchAsync(IReadOnlyList<ClaimedOutbox> claimed, CancellationToken stopStarting, CancellationToken abort)
+    {
         IReadOnlyDictionary<long, DateTimeOffset> holds;
         try
         {
@@ -47,7 +62,7 @@ public sealed class OutboxProcessor(
             // Nothing is sent unchecked: the batch stays leased and is claimed again after its lease.
             logger.LogError("Checking quiet hours for {Count} claimed outbox rows failed; they will be retried after their lease: {Error}",
                 claimed.Count, Redact.Text(e.Message));
-            return claimed.Count;
+            return;
         }
         await Parallel.ForEachAsync(claimed, new ParallelOptions { MaxDegreeOfParallelism = _options.MaxConcurrentSends, CancellationToken = stopStarting },
             async (row, _) =>
@@ -64,7 +79,6 @@ public sealed class OutboxProcessor(
                         "it will be retried after its lease: {Error}", row.Id, row.Grain, row.Channel, row.Attempt, Correlation.Current, Redact.Text(e.ToString()));
                 }
             });
-        return claimed.Count;
     }
 
     private async Task SendOneAsync(ClaimedOutbox row, DateTimeOffset? heldUntil, CancellationToken ct)

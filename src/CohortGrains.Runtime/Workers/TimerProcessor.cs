@@ -21,6 +21,8 @@ public sealed class TimerProcessor(GrainRuntime runtime, NodeIdentity node, IOpt
         var now = runtime.Clock.GetUtcNow();
         var claimed = await runtime.Store.ClaimDueTimersAsync(node.Id, now, _options.TimerBatchSize, _options.LeaseDuration, stopStarting);
         if (claimed.Count == 0) return 0;
+        // In hand until the whole batch is done (every turn's failure is caught below, so this always runs).
+        node.Claimed(claimed.Count);
         await Task.WhenAll(claimed.Select(async timer =>
         {
             try
@@ -38,6 +40,7 @@ public sealed class TimerProcessor(GrainRuntime runtime, NodeIdentity node, IOpt
                 logger.LogDebug(e, "Timer {Timer} on {Grain} stays leased until it is retried", timer.Name, timer.Grain);
             }
         }));
+        node.Finished(claimed.Count);
         return claimed.Count;
     }
 }

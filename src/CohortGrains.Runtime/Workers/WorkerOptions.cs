@@ -26,5 +26,18 @@ public sealed class WorkerOptions
 /// <summary>Who this node is, for leases and the membership table.</summary>
 public sealed class NodeIdentity
 {
+    private int _leasesHeld;
+
     public string Id { get; init; } = $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..6]}";
+
+    /// <summary>
+    /// Timers and outbox rows this node has claimed and not yet finished with, for its heartbeat. Counted where the
+    /// claims are made: counting them in the queues meant walking the whole due backlog at every heartbeat, in a storm
+    /// the longest it ever gets.
+    /// </summary>
+    public int LeasesHeld => Volatile.Read(ref _leasesHeld);
+
+    public void Claimed(int count) => Interlocked.Add(ref _leasesHeld, count);
+
+    public void Finished(int count) => Interlocked.Add(ref _leasesHeld, -count);
 }

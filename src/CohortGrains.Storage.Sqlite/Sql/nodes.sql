@@ -1,14 +1,9 @@
 -- Cluster membership: one row per running node, written by its heartbeat.
 
 -- name: UpsertNode
--- leases_held counts this node's unexpired claims; a leased row is always already due, so the counts walk only the
--- due part of the claim indexes.
+-- leases_held is what the node counts itself (claims in hand), not a count over the queues.
 INSERT INTO nodes (node_id, address, started_at, heartbeat_at, turns_per_second, leases_held, draining)
-VALUES (@NodeId, @Address, @StartedAt, @Now, @TurnsPerSecond,
-        (SELECT COUNT(*) FROM timers WHERE due_at <= @Now AND lease_owner = @NodeId AND lease_until > @Now)
-      + (SELECT COUNT(*) FROM outbox WHERE status = 'pending' AND next_attempt_at <= @Now
-                                       AND lease_owner = @NodeId AND lease_until > @Now),
-        @Draining)
+VALUES (@NodeId, @Address, @StartedAt, @Now, @TurnsPerSecond, @LeasesHeld, @Draining)
 ON CONFLICT (node_id) DO UPDATE SET
     address = excluded.address,
     heartbeat_at = excluded.heartbeat_at,

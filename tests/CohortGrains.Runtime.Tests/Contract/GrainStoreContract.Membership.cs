@@ -14,8 +14,8 @@ public abstract partial class GrainStoreContract
     }
 
     private static NodeHeartbeat Beat(string node, DateTimeOffset now, double rate = 0, bool draining = false,
-        DateTimeOffset? started = null) =>
-        new(node, $"http://127.0.0.1:508{node[^1]}", started ?? T0, now, rate, draining);
+        DateTimeOffset? started = null, int leases = 0) =>
+        new(node, $"http://127.0.0.1:508{node[^1]}", started ?? T0, now, rate, leases, draining);
 
     [Fact]
     public async Task HeartbeatsRegisterANodeAndUpdateItsRowKeepingItsStart()
@@ -26,37 +26,15 @@ public abstract partial class GrainStoreContract
         await members.HeartbeatAsync(Beat("node-1", T0), ForgetAfter, Ct);
         await members.HeartbeatAsync(Beat("node-2", T0.AddSeconds(1), started: T0.AddSeconds(1)), ForgetAfter, Ct);
         await members.HeartbeatAsync(Beat("node-1", T0.AddSeconds(5), rate: 812.5, draining: true,
-            started: T0.AddHours(1)), ForgetAfter, Ct);
+            started: T0.AddHours(1), leases: 37), ForgetAfter, Ct);
 
         var nodes = await members.ListNodesAsync(Ct);
         Assert.Equal(
             [
-                new NodeRecord("node-1", "http://127.0.0.1:5081", T0, T0.AddSeconds(5), 812.5, 0, true),
+                new NodeRecord("node-1", "http://127.0.0.1:5081", T0, T0.AddSeconds(5), 812.5, 37, true),
                 new NodeRecord("node-2", "http://127.0.0.1:5082", T0.AddSeconds(1), T0.AddSeconds(1), 0, 0, false),
             ],
             nodes);
-    }
-
-    [Fact]
-    public async Task LeasesHeldCountsTheNodesUnexpiredTimerAndOutboxClaims()
-    {
-        var (store, members) = await CreateMembershipStoreAsync();
-        await CommandAsync(store, Client("ana"), T0, Write("{}",
-            timers: [new("a", T0, "{}"), new("b", T0, "{}"), new("c", T0, "{}"), new("future", T0.AddDays(1), "{}")],
-            outbox: [Sms("ana:1"), Sms("ana:2")]));
-        await store.ClaimDueTimersAsync("node-1", T0, 2, Lease, Ct);
-        await store.ClaimDueTimersAsync("node-2", T0, 10, Lease, Ct);
-        await store.ClaimOutboxAsync("node-1", T0, 1, Lease, Ct);
-
-        await members.HeartbeatAsync(Beat("node-1", T0.AddSeconds(1)), ForgetAfter, Ct);
-        await members.HeartbeatAsync(Beat("node-2", T0.AddSeconds(1)), ForgetAfter, Ct);
-        Assert.Equal([3, 1], (await members.ListNodesAsync(Ct)).Select(n => n.LeasesHeld));
-
-        // Expired leases are no longer held, and released ones neither.
-        await store.ReleaseLeasesAsync("node-2", Ct);
-        await members.HeartbeatAsync(Beat("node-1", T0 + Lease), ForgetAfter, Ct);
-        await members.HeartbeatAsync(Beat("node-2", T0.AddSeconds(2)), ForgetAfter, Ct);
-        Assert.Equal([0, 0], (await members.ListNodesAsync(Ct)).Select(n => n.LeasesHeld));
     }
 
     [Fact]
