@@ -45,6 +45,19 @@ public sealed class ClusterApiTests : IDisposable
     }
 
     [Fact]
+    public async Task PollingTheClusterSharesTheMetricsBacklogReadWithinItsCacheWindow()
+    {
+        _host.Settings["Metrics:StoreCacheDuration"] = "01:00:00";
+        StoreSpy.Install(_host);
+
+        await _host.Operator().GetJsonAsync("/api/v1/cluster");
+        await _host.Operator().GetJsonAsync("/api/v1/cluster");
+        await Http.ExpectAsync(await _host.Operator().GetAsync("/metrics"), 200);
+
+        Assert.Equal(1, StoreSpy.Of(_host).CallsTo(nameof(IGrainStore.GetTimerBacklogAsync)));
+    }
+
+    [Fact]
     public async Task OnlyTheOperatorSeesTheCluster()
     {
         var org = await Org.CreateAsync(_host);

@@ -1,4 +1,5 @@
 using CohortGrains.Host.Infrastructure;
+using CohortGrains.Host.Observability;
 using CohortGrains.Runtime.Cluster;
 using CohortGrains.Runtime.Storage;
 using CohortGrains.Runtime.Workers;
@@ -19,7 +20,8 @@ public sealed record ClusterNodeView(
     bool Stale);
 
 /// <param name="Due">Timers (reminders and grain messages) due now and not yet turned, leased ones included.</param>
-/// <param name="OldestLagSeconds">How late the oldest due timer is: the figure to watch during a launch.</param>
+/// <param name="OldestLagSeconds">How late the oldest due timer is: the figure to watch during a launch. Like the rest of
+/// the backlog, read at most once per Metrics:StoreCacheDuration (shared with /metrics).</param>
 /// <param name="Total">Every timer, future ones included.</param>
 public sealed record TimerBacklogView(long Due, double OldestLagSeconds, long Total);
 
@@ -35,12 +37,12 @@ public static class ClusterApi
 
     /// <summary>The nodes from the membership table and the due-timer backlog: what an operator watches while scaling.</summary>
     private static async Task<Ok<ClusterView>> GetAsync(
-        IMembershipStore members, IGrainStore store, TimeProvider clock, NodeIdentity node,
+        IMembershipStore members, NodeGauges gauges, TimeProvider clock, NodeIdentity node,
         IOptions<MembershipOptions> options, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
         var nodes = await members.ListNodesAsync(ct);
-        var backlog = await store.GetTimerBacklogAsync(now, ct);
+        var backlog = await gauges.TimerBacklogAsync(ct);
         var staleAfter = options.Value.StaleAfter;
         return TypedResults.Ok(new ClusterView(
             now,

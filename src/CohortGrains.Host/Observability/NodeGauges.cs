@@ -90,6 +90,17 @@ public sealed class NodeGauges
         }
     }
 
+    /// <summary>
+    /// The timer backlog as the gauges hold it, read again first if older than the cache window: GET /api/v1/cluster,
+    /// which operators poll during a launch, shares the gauges' query (a count over the whole timers table) instead of
+    /// running its own on every call. If the store did not answer, it is asked again so the caller gets its error.
+    /// </summary>
+    public async Task<TimerBacklog> TimerBacklogAsync(CancellationToken ct)
+    {
+        await RefreshAsync(ct);
+        return _snapshot is { Ok: true } s ? s.Timers : await _store.GetTimerBacklogAsync(_clock.GetUtcNow(), ct);
+    }
+
     private bool IsFresh() =>
         _snapshot is not null && _cacheFor > TimeSpan.Zero && Stopwatch.GetElapsedTime(Volatile.Read(ref _refreshedAt)) < _cacheFor;
 
