@@ -7,12 +7,33 @@ namespace CohortGrains.LoadTests;
 /// <summary>Runs one scenario end to end: fake SMS endpoint, cluster up, scenario, cluster down, results written.</summary>
 public static class LoadRunner
 {
+    /// <summary>The commit the run measured, "-dirty" if tracked files had changes: a figure means little without its code.</summary>
+    public static string Commit(string repo)
+    {
+        try
+        {
+            using var git = Process.Start(new ProcessStartInfo("git", ["-C", repo, "describe", "--always", "--dirty", "--abbrev=7"])
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            })!;
+            var described = git.StandardOutput.ReadToEnd().Trim();
+            git.WaitForExit();
+            return git.ExitCode == 0 && described.Length > 0 ? described : "unknown (not a git checkout)";
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return "unknown (git is not installed)";
+        }
+    }
+
     public static async Task<ScenarioResult> RunAsync(LoadOptions o, CancellationToken ct)
     {
         var r = new ScenarioResult { Scenario = o.Scenario, Machine = ScenarioResult.DescribeMachine() };
         r.Parameters["nodes"] = o.Nodes;
         r.Parameters["concurrency"] = o.Concurrency;
         r.Parameters["short"] = o.Short;
+        r.Parameters["commit"] = Commit(o.Cluster.RepoRoot);
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
         deadline.CancelAfter(o.Deadline);
         var token = deadline.Token;

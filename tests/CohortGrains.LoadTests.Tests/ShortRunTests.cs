@@ -35,6 +35,7 @@ public sealed class ShortRunTests
             var json = JsonNode.Parse(await File.ReadAllTextAsync(result.JsonPath!))!;
             Assert.Equal(scenario, json["scenario"]!.GetValue<string>());
             Assert.True(json["machine"]!["cores"]!.GetValue<int>() > 0);
+            Assert.Matches(@"^([0-9a-f]{7,}(-dirty)?|unknown \(.+\))$", json["parameters"]!["commit"]!.GetValue<string>());
             Assert.StartsWith("<svg", await File.ReadAllTextAsync(result.SvgPath!));
             Assert.NotEmpty(result.Series);
             return result;
