@@ -289,7 +289,7 @@ public sealed class TwilioOutboxTests : IAsyncLifetime
         var (batchReads, singleReads) = (spy.CallsTo(nameof(IGrainStore.LoadManyAsync)), spy.CallsTo(nameof(IGrainStore.LoadAsync)));
         await _host.AdvanceToAsync(new DateTimeOffset(2026, 3, 6, 4, 5, 0, TimeSpan.Zero), TimeSpan.FromHours(3));
 
-        // One outbox batch held both rows: one read for both clients, none per message.
+        // One outbox batch claimed both rows: one read for both clients, none per message.
         Assert.Equal(batchReads + 1, spy.CallsTo(nameof(IGrainStore.LoadManyAsync)));
         Assert.Equal(singleReads, spy.CallsTo(nameof(IGrainStore.LoadAsync)));
         Assert.Equal(["+14155550101", "+14155550102"], _twilio.Calls.Select(c => c.Form["To"]));
