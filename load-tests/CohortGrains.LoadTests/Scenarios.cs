@@ -312,6 +312,11 @@ public static class Scenarios
         r.Figures["turnsPerSecondMeanDuringWeek"] = Math.Round(turns.Average(), 1);
         r.Figures["turnsPerSecondPeakDuringWeek"] = turns.Max();
         r.Figures["lagSecondsMaxDuringWeek"] = window.Select(s => s.LagSeconds).DefaultIfEmpty(0).Max();
+        // The nodes restarted when the week began, so their counters hold the week's turns alone: what kind of turns the
+        // week ran, by grain type and trigger.
+        var scrape = await run.ScrapeAsync(run.Cluster.OperatorKey, ct);
+        r.Figures["turnsDuringWeekByKind"] = scrape.Where(l => l.Name == "cohortgrains_turns_total")
+            .GroupBy(l => l.Labels).OrderBy(g => g.Key, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Sum(l => l.Value));
         r.Figures["touchesSent"] = await run.ScalarAsync("SELECT count(*) FROM outbox WHERE org_id = @o AND status = 'sent'", ct, ("o", pop.OrgId));
         r.Checks["zero API errors"] = sessions.Errors == 0;
         r.AddTarget($"node RSS with {n:N0} loops", "≤ 400 MB (with 1,000,000)", rss / Math.Max(run.Cluster.Nodes, 1), "MB", rss / Math.Max(run.Cluster.Nodes, 1) <= 400);

@@ -91,6 +91,8 @@ public sealed class ShortRunTests
         Assert.True((double)r.Figures["maxNodeRssMbTotal"]! > 10);
         Assert.True((double)r.Figures["databaseMb"]! > 1);
         Assert.True((double)r.Figures["turnsPerSecondPeakDuringWeek"]! > 0);
+        var byKind = (Dictionary<string, double>)r.Figures["turnsDuringWeekByKind"]!;
+        Assert.Contains(byKind, k => k.Key.Contains("trigger=\"reminder\"", StringComparison.Ordinal) && k.Value > 0);
     }
 
     private static int FreeBase()
