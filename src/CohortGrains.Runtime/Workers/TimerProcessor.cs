@@ -21,9 +21,22 @@ public sealed class TimerProcessor(GrainRuntime runtime, NodeIdentity node, IOpt
         var now = runtime.Clock.GetUtcNow();
         var claimed = await runtime.Store.ClaimDueTimersAsync(node.Id, now, _options.TimerBatchSize, _options.LeaseDuration, stopStarting);
         if (claimed.Count == 0) return 0;
-        // In hand until the whole batch is done (every turn's failure is caught below, so this always runs).
+        // In hand until the whole batch is done.
         node.Claimed(claimed.Count);
-        await Task.WhenAll(claimed.Select(async timer =>
+        try
+        {
+            await RunAllAsync(claimed, stopStarting);
+        }
+        finally
+        {
+            node.Finished(claimed.Count);
+        }
+        return claimed.Count;
+    }
+
+    /// <summary>One turn per timer; a failed or cancelled turn is caught here and leaves its timer to its lease.</summary>
+    private Task RunAllAsync(IReadOnlyList<ClaimedTimer> claimed, CancellationToken stopStarting) =>
+        Task.WhenAll(claimed.Select(async timer =>
         {
             try
             {
@@ -40,7 +53,4 @@ public sealed class TimerProcessor(GrainRuntime runtime, NodeIdentity node, IOpt
                 logger.LogDebug(e, "Timer {Timer} on {Grain} stays leased until it is retried", timer.Name, timer.Grain);
             }
         }));
-        node.Finished(claimed.Count);
-        return claimed.Count;
-    }
 }
