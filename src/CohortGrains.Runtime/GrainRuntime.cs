@@ -77,12 +77,11 @@ public sealed class GrainRuntime(IGrainStore store, GrainTypeRegistry types, Tim
         return stored is null ? null : (TState)types.Get(id.Type).DeserializeState(stored.StateJson);
     }
 
-    /// <summary>The states of several grains of one type in one store read; grains that do not exist are left out.</summary>
-    public async Task<IReadOnlyDictionary<GrainId, TState>> GetManyAsync<TState>(string grainType, IReadOnlyCollection<GrainId> ids, CancellationToken ct) where TState : class
+    /// <summary>The states of several grains in one store read; grains that do not exist are left out.</summary>
+    public async Task<IReadOnlyDictionary<GrainId, TState>> GetManyAsync<TState>(IReadOnlyCollection<GrainId> ids, CancellationToken ct) where TState : class
     {
-        var behavior = types.Get(grainType);
         var stored = await store.LoadManyAsync(ids, ct);
-        return stored.ToDictionary(g => g.Id, g => (TState)behavior.DeserializeState(g.StateJson));
+        return stored.ToDictionary(g => g.Id, g => (TState)types.Get(g.Id.Type).DeserializeState(g.StateJson));
     }
 
     /// <summary>Durably queues messages to grains, all or none; workers deliver them as turns.</summary>

@@ -58,6 +58,24 @@ public sealed class ClusterApiTests : IDisposable
     }
 
     [Fact]
+    public async Task TheHeartbeatReportsTheLeasesTheNodeCountsAsHeld()
+    {
+        var node = _host.Services.GetRequiredService<NodeIdentity>();
+        var membership = _host.Services.GetServices<IHostedService>().OfType<MembershipService>().Single();
+        async Task<int> ListedAsync()
+        {
+            await membership.HeartbeatAsync(CancellationToken.None);
+            var listed = Assert.Single((await _host.Operator().GetJsonAsync("/api/v1/cluster"))["nodes"]!.AsArray())!;
+            return listed["leasesHeld"]!.GetValue<int>();
+        }
+
+        node.Claimed(3);
+        Assert.Equal(3, await ListedAsync());
+        node.Finished(3);
+        Assert.Equal(0, await ListedAsync());
+    }
+
+    [Fact]
     public async Task OnlyTheOperatorSeesTheCluster()
     {
         var org = await Org.CreateAsync(_host);

@@ -62,6 +62,20 @@ public sealed class GrainRuntimeTests
     }
 
     [Fact]
+    public async Task ATimerCountsAsHeldByTheNodeWhileItsTurnRunsAndNoLongerOnceTheBatchIsDone()
+    {
+        using var fx = await WithClientInSessionAsync(new ScriptedChannel("sms"));
+        fx.Clock.Advance(TimeSpan.FromDays(2)); // the Day-2 nudge is due
+        var heldDuringTurn = new List<int>();
+        fx.Runtime.WorkScheduled += () => heldDuringTurn.Add(fx.Node.LeasesHeld); // raised inside the turn's batch
+
+        Assert.Equal(1, await fx.Timers.ProcessBatchAsync(default));
+
+        Assert.Equal([1], heldDuringTurn);
+        Assert.Equal(0, fx.Node.LeasesHeld);
+    }
+
+    [Fact]
     public async Task ARejectedCommandChangesNothing()
     {
         using var fx = await WithClientInSessionAsync(new ScriptedChannel("sms"));

@@ -13,7 +13,7 @@ public sealed class ClientLoopOutboxPolicy(GrainRuntime runtime) : IOutboxPolicy
         // The portal inbox rings no phone at night; only SMS and email wait for the morning.
         var ringing = rows.Where(r => r.Grain.Type == ClientLoopDecider.GrainType && r.Channel is (ChannelNames.Sms or ChannelNames.Email)).ToList();
         if (ringing.Count == 0) return new Dictionary<long, DateTimeOffset>();
-        var states = await runtime.GetManyAsync<ClientLoopState>(ClientLoopDecider.GrainType, ringing.Select(r => r.Grain).ToHashSet(), ct);
+        var states = await runtime.GetManyAsync<ClientLoopState>(ringing.Select(r => r.Grain).ToHashSet(), ct);
         var holds = new Dictionary<long, DateTimeOffset>();
         foreach (var row in ringing)
         {
