@@ -30,8 +30,11 @@ public sealed class GrainRuntime(IGrainStore store, GrainTypeRegistry types, Tim
     public IGrainStore Store => store;
     public TimeProvider Clock => clock;
 
-    /// <summary>Raised after a turn commits new due work (messages, timers) so idle workers wake without polling.</summary>
-    public event Action? WorkScheduled;
+    /// <summary>
+    /// Raised after a turn commits work that is due now, naming the loops that have something to claim, so idle
+    /// workers wake without polling and the others stay asleep (each needless wake is a claim transaction).
+    /// </summary>
+    public event Action<ScheduledWork>? WorkScheduled;
 
     public Task<GrainCall<TState>> SendAsync<TState>(GrainId id, object message, CancellationToken ct) where TState : class =>
         SendAsync<TState>(id, message, [], ct);
@@ -62,7 +65,7 @@ public sealed class GrainRuntime(IGrainStore store, GrainTypeRegistry types, Tim
             throw;
         }
         metrics.TurnCompleted(id.Type, "command", Stopwatch.GetElapsedTime(started));
-        Committed(outcome, decision);
+        Committed(outcome, decision, now);
         return outcome switch
         {
             TurnOutcome.Committed c => new GrainCall<TState>.Ok((TState)state!, c.Version),
@@ -89,7 +92,7 @@ public sealed class GrainRuntime(IGrainStore store, GrainTypeRegistry types, Tim
     {
         var writes = messages.Select(m => new MessageWrite(m.Target, types.Get(m.Target.Type).SerializeMessage(m.Message))).ToList();
         await store.EnqueueMessagesAsync(writes, clock.GetUtcNow(), ct);
-        WorkScheduled?.Invoke();
+        WorkScheduled?.Invoke(ScheduledWork.Timers);
     }
 
     /// <summary>
@@ -133,7 +136,7 @@ public sealed class GrainRuntime(IGrainStore store, GrainTypeRegistry types, Tim
                     timer.Grain, trigger, timer.Name, r.Code, Redact.Text(r.Detail), Correlation.Current);
                 return true;
             default:
-                Committed(outcome, decision);
+                Committed(outcome, decision, now);
                 return true;
         }
     }
@@ -146,17 +149,29 @@ public sealed class GrainRuntime(IGrainStore store, GrainTypeRegistry types, Tim
             grain, trigger, timer ?? "-", attempt, Correlation.Current);
     }
 
-    private void Committed(TurnOutcome outcome, TurnDecision? decision)
+    private void Committed(TurnOutcome outcome, TurnDecision? decision, DateTimeOffset now)
     {
-        if (outcome is not TurnOutcome.Committed) return;
-        if (decision is TurnDecision.Write write)
-            foreach (var reason in write.Escalations) metrics.Escalated(reason);
-        NotifyIfWork(decision);
+        if (outcome is not TurnOutcome.Committed || decision is not TurnDecision.Write write) return;
+        foreach (var reason in write.Escalations) metrics.Escalated(reason);
+        if (DueNow(write, now) is not ScheduledWork.None and var work) WorkScheduled?.Invoke(work);
     }
 
-    private void NotifyIfWork(TurnDecision? decision)
-    {
-        if (decision is TurnDecision.Write { Messages.Count: > 0 } or TurnDecision.Write { Outbox.Count: > 0 } or TurnDecision.Write { Timers.Count: > 0 })
-            WorkScheduled?.Invoke();
-    }
+    /// <summary>
+    /// Which loops a committed write gives something to claim at once. A reminder for later would find nothing; a
+    /// message only for subscribers (a webhook event) is dropped by the store unless someone subscribed, and then
+    /// waits at most one idle poll. Cancelled timers need no worker.
+    /// </summary>
+    public static ScheduledWork DueNow(TurnDecision.Write write, DateTimeOffset now) =>
+        (write.Messages.Any(m => m.OnlyIfTopic is null) || write.Timers.Any(t => t.DueAt <= now) ? ScheduledWork.Timers : ScheduledWork.None)
+        | (write.Outbox.Count > 0 ? ScheduledWork.Outbox : ScheduledWork.None);
+}
+
+/// <summary>The worker loops that new work is for.</summary>
+[Flags]
+public enum ScheduledWork
+{
+    None = 0,
+    /// <summary>Timers due now, and messages to grains (delivered as timers).</summary>
+    Timers = 1,
+    Outbox = 2,
 }

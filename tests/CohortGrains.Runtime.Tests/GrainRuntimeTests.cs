@@ -67,12 +67,36 @@ public sealed class GrainRuntimeTests
         using var fx = await WithClientInSessionAsync(new ScriptedChannel("sms"));
         fx.Clock.Advance(TimeSpan.FromDays(2)); // the Day-2 nudge is due
         var heldDuringTurn = new List<int>();
-        fx.Runtime.WorkScheduled += () => heldDuringTurn.Add(fx.Node.LeasesHeld); // raised inside the turn's batch
+        fx.Runtime.WorkScheduled += _ => heldDuringTurn.Add(fx.Node.LeasesHeld); // raised inside the turn's batch
 
         Assert.Equal(1, await fx.Timers.ProcessBatchAsync(default));
 
         Assert.Equal([1], heldDuringTurn);
         Assert.Equal(0, fx.Node.LeasesHeld);
+    }
+
+    [Fact]
+    public async Task OnlyWorkDueNowWakesTheWorkersAndOnlyTheLoopItIsFor()
+    {
+        using var fx = await WithClientInSessionAsync(new ScriptedChannel("sms"));
+        var woken = new List<ScheduledWork>();
+        fx.Runtime.WorkScheduled += woken.Add;
+
+        // An on-track reply cancels the silence deadline and emits webhook events nobody subscribed to: nothing to claim.
+        var onTrack = await fx.Runtime.SendAsync<ClientLoopState>(Client, new CheckInReplied(4, null, null, Domain.Common.Channel.Sms), default);
+        Assert.IsType<GrainCall<ClientLoopState>.Ok>(onTrack);
+        Assert.Empty(woken);
+
+        // A stuck reply sends the coach a durable message (a timer due now): the timer loops, not the outbox loop.
+        await fx.Runtime.SendAsync<ClientLoopState>(Client, new CheckInReplied(1, "blocked", null, Domain.Common.Channel.Sms), default);
+        Assert.Equal([ScheduledWork.Timers], woken);
+
+        // The Day-2 reminder's turn writes an SMS to the outbox and only reminders for later days.
+        await fx.Pump.RunUntilIdleAsync();
+        woken.Clear();
+        fx.Clock.Advance(TimeSpan.FromDays(2));
+        Assert.Equal(1, await fx.Timers.ProcessBatchAsync(default));
+        Assert.Equal([ScheduledWork.Outbox], woken);
     }
 
     [Fact]

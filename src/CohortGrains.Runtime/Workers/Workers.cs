@@ -19,7 +19,7 @@ public sealed class RuntimeWorker(
     IOptions<WorkerOptions> options,
     ILogger<RuntimeWorker> logger) : BackgroundService
 {
-    // One signal per loop: new work in this process wakes both the timer loop and the outbox loop.
+    // One signal per queue: new work in this process wakes the loops of the queue it is in.
     private readonly SemaphoreSlim _wakeTimers = new(0);
     private readonly SemaphoreSlim _wakeOutbox = new(0);
     // Cancelled only when the host's shutdown timeout runs out: until then running turns and sends may finish.
@@ -75,11 +75,11 @@ public sealed class RuntimeWorker(
         await base.StopAsync(cancellationToken);
     }
 
-    private void Wake()
+    private void Wake(ScheduledWork work)
     {
         // A count of one is enough: the loop drains everything due once it wakes.
-        if (_wakeTimers.CurrentCount == 0) _wakeTimers.Release();
-        if (_wakeOutbox.CurrentCount == 0) _wakeOutbox.Release();
+        if (work.HasFlag(ScheduledWork.Timers) && _wakeTimers.CurrentCount == 0) _wakeTimers.Release();
+        if (work.HasFlag(ScheduledWork.Outbox) && _wakeOutbox.CurrentCount == 0) _wakeOutbox.Release();
     }
 
     private async Task LoopAsync(string name, Func<CancellationToken, CancellationToken, Task<int>> batch, SemaphoreSlim wake, CancellationToken ct)
