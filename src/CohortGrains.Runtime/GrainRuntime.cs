@@ -161,7 +161,7 @@ public sealed class GrainRuntime(IGrainStore store, GrainTypeRegistry types, Tim
     /// message only for subscribers (a webhook event) is dropped by the store unless someone subscribed, and then
     /// waits at most one idle poll. Cancelled timers need no worker.
     /// </summary>
-    public static ScheduledWork DueNow(TurnDecision.Write write, DateTimeOffset now) =>
+    private static ScheduledWork DueNow(TurnDecision.Write write, DateTimeOffset now) =>
         (write.Messages.Any(m => m.OnlyIfTopic is null) || write.Timers.Any(t => t.DueAt <= now) ? ScheduledWork.Timers : ScheduledWork.None)
         | (write.Outbox.Count > 0 ? ScheduledWork.Outbox : ScheduledWork.None);
 }
