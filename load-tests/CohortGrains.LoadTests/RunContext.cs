@@ -102,6 +102,24 @@ public sealed partial class RunContext(LoadOptions options, LocalCluster cluster
     [GeneratedRegex(@"^(?<name>[a-z_]+)(\{(?<labels>(?:[^""}]|""(?:[^""\\]|\\.)*"")*)\})?\s+(?<value>[-+0-9.eE]+|NaN)")]
     private static partial Regex MetricLine();
 
+    private int? _postmaster;
+    private bool _postmasterLooked;
+
+    /// <summary>CPU used so far by the nodes, PostgreSQL (when on this machine) and the generator.</summary>
+    public async Task<CpuReading> CpuAsync(CancellationToken ct)
+    {
+        if (!_postmasterLooked)
+        {
+            // A backend's parent is the postmaster, whether the run started PostgreSQL or was given one.
+            var backend = (int)await ScalarAsync("SELECT pg_backend_pid()", ct);
+            _postmaster = File.Exists($"/proc/{backend}/stat")
+                && int.TryParse(File.ReadAllText($"/proc/{backend}/stat").Split(')')[^1].Split(' ', StringSplitOptions.RemoveEmptyEntries)[1],
+                    NumberStyles.None, CultureInfo.InvariantCulture, out var parent) ? parent : null;
+            _postmasterLooked = true;
+        }
+        return CpuReading.Read(cluster.NodePids(), _postmaster);
+    }
+
     public static double RssMb(int pid)
     {
         try

@@ -49,6 +49,7 @@ public static class Scenarios
               RETURNING 1)
             SELECT now(), count(*) FROM moved
             """, ct, ("o", pop.OrgId), ("t", Population.ClientLoopType));
+        var cpuBefore = await run.CpuAsync(ct);
         var t0 = (DateTime)moved[0][0];
         var due = Convert.ToInt32(moved[0][1], System.Globalization.CultureInfo.InvariantCulture);
         var smsT0 = sms.Now;
@@ -75,6 +76,9 @@ public static class Scenarios
                 await Task.Delay(1000, ct);
             }
         });
+
+        // Everything the storm cost, its sends included: read before the store is asked for the figures below.
+        r.Figures["cpu"] = (await run.CpuAsync(ct) - cpuBefore).Summary(due, watch.Elapsed.TotalSeconds, "Turn");
 
         // Per touch: when its turn committed the outbox row (created_at) and when it was sent, relative to the due instant.
         var rows = await run.RowsAsync("""
@@ -190,6 +194,7 @@ public static class Scenarios
         // bounded in flight so a stalled cluster cannot make the generator open unbounded connections.
         var fixedRec = new LatencyRecorder();
         var shed = 0;
+        var cpuBeforeFixed = await run.CpuAsync(ct);
         await run.Live.RunAsync($"replies at {run.Options.Rate:N0}/s for {run.Options.Duration.TotalSeconds:0} s", run.Options.Duration.TotalSeconds, async phase =>
         {
             var inFlight = new List<Task>();
@@ -216,12 +221,15 @@ public static class Scenarios
         fixedSummary["shedByGenerator"] = shed;
         var serverAfterFixed = await server.ReadAsync(ct);
         fixedSummary["serverSide"] = (serverAfterFixed - serverBefore).Summary();
+        var cpuBeforeMax = await run.CpuAsync(ct);
+        fixedSummary["cpu"] = (cpuBeforeMax - cpuBeforeFixed).Summary(fixedRec.Ok, fixedRec.Elapsed.TotalSeconds, "Request");
         r.Figures["fixedRate"] = fixedSummary;
 
         var maxRec = new LatencyRecorder();
         await AtMaxAsync("replies at max", maxRec, run.Options.Duration, 1_000_000);
         maxRec.Stop();
         var maxSummary = maxRec.Summary();
+        maxSummary["cpu"] = (await run.CpuAsync(ct) - cpuBeforeMax).Summary(maxRec.Ok, maxRec.Elapsed.TotalSeconds, "Request");
         maxSummary["serverSide"] = (await server.ReadAsync(ct) - serverAfterFixed).Summary();
         r.Figures["maxRate"] = maxSummary;
         r.Checks["zero errors"] = fixedRec.Errors == 0 && maxRec.Errors == 0;

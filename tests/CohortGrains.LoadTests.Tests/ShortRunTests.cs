@@ -66,6 +66,16 @@ public sealed class ShortRunTests
         Assert.Equal(0, (int)r.Figures["clientsWithDuplicateDay2"]!);
         Assert.True((double)r.Figures["turnsPerSecond"]! > 0);
         Assert.True((double)r.Figures["outboxSendsPerSecond"]! > 0);
+        AssertCpuSplit(r.Figures["cpu"], "msPerTurn");
+    }
+
+    /// <summary>The phase's CPU, read from /proc, for the nodes, this machine's PostgreSQL and the generator.</summary>
+    private static void AssertCpuSplit(object? cpu, string perUnit)
+    {
+        var split = (Dictionary<string, double?>)((Dictionary<string, object?>)cpu!)[perUnit]!;
+        Assert.True(split["nodes"] > 0, "nodes");
+        Assert.True(split["postgres"] > 0, "postgres"); // the tests' server runs here, so its backends are found
+        Assert.True(split["generator"] > 0, "generator");
     }
 
     [Fact]
@@ -81,6 +91,7 @@ public sealed class ShortRunTests
             var requests = (long)figures["requests"]!;
             Assert.True(requests > 0, phase);
             Assert.Equal(requests, (double)((Dictionary<string, object?>)figures["serverSide"]!)["requests"]!);
+            AssertCpuSplit(figures["cpu"], "msPerRequest");
         }
     }
 

@@ -1,0 +1,73 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace CohortGrains.LoadTests;
+
+/// <summary>
+/// CPU seconds used so far by the nodes, the cluster's PostgreSQL and this generator (with its fake SMS endpoint), read
+/// from /proc; a phase's figure is the difference of two readings. Everything runs on one machine, so where a figure
+/// is missed this says who spent the cores: the nodes, the database or the generator measuring them.
+/// </summary>
+public sealed record CpuReading(double Nodes, double? Postgres, double Generator)
+{
+    // /proc reports times in USER_HZ, which Linux fixes at 100 for user space whatever the kernel's own tick.
+    private const double TicksPerSecond = 100;
+
+    /// <param name="postmasterPid">PostgreSQL's postmaster, or null when it is not on this machine (then Postgres is null).</param>
+    public static CpuReading Read(IEnumerable<int> nodePids, int? postmasterPid) => new(
+        nodePids.Sum(pid => Ticks(pid, children: false) ?? 0) / TicksPerSecond,
+        postmasterPid is { } pm ? PostgresTicks(pm) / TicksPerSecond : null,
+        Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds);
+
+    public static CpuReading operator -(CpuReading after, CpuReading before) =>
+        new(after.Nodes - before.Nodes, after.Postgres - before.Postgres, after.Generator - before.Generator);
+
+    /// <summary>CPU per unit of work (ms) and cores used on average, for a phase of <paramref name="seconds"/>.</summary>
+    public Dictionary<string, object?> Summary(double units, double seconds, string unit) => new()
+    {
+        [$"msPer{unit}"] = Per(v => v * 1000 / Math.Max(units, 1)),
+        ["coresUsed"] = Per(v => v / Math.Max(seconds, 0.001)),
+    };
+
+    private Dictionary<string, double?> Per(Func<double, double> f) => new()
+    {
+        ["nodes"] = Math.Round(f(Nodes), 3),
+        ["postgres"] = Postgres is { } pg ? Math.Round(f(pg), 3) : null,
+        ["generator"] = Math.Round(f(Generator), 3),
+    };
+
+    /// <summary>The postmaster with its live backends and what it reaped (backends that have exited).</summary>
+    private static double PostgresTicks(int postmaster)
+    {
+        var total = Ticks(postmaster, children: true) ?? 0;
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+            if (int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) && Stat(pid) is { } f && f[1] == postmaster.ToString(CultureInfo.InvariantCulture))
+                total += Ticks(f, children: false);
+        return total;
+    }
+
+    private static double? Ticks(int pid, bool children) => Stat(pid) is { } f ? Ticks(f, children) : null;
+
+    // Fields after the command name: state, ppid, ... utime (11), stime (12), cutime (13), cstime (14).
+    private static double Ticks(string[] f, bool children) =>
+        double.Parse(f[11], CultureInfo.InvariantCulture) + double.Parse(f[12], CultureInfo.InvariantCulture)
+        + (children ? double.Parse(f[13], CultureInfo.InvariantCulture) + double.Parse(f[14], CultureInfo.InvariantCulture) : 0);
+
+    private static string[]? Stat(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            // The command name is in parentheses and may itself hold spaces or parentheses: split after the last one.
+            return stat[(stat.LastIndexOf(')') + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        }
+        catch (IOException)
+        {
+            return null; // the process exited between listing and reading
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+}
