@@ -36,6 +36,10 @@ public sealed record CpuReading(double Nodes, double? Postgres, double Generator
         ["generator"] = Math.Round(f(Generator), 3),
     };
 
+    /// <summary>A process's parent, or null when there is no such process here (a PostgreSQL on another machine).</summary>
+    public static int? ParentOf(int pid) =>
+        Stat(pid) is { } f && int.TryParse(f[1], NumberStyles.None, CultureInfo.InvariantCulture, out var parent) ? parent : null;
+
     /// <summary>The postmaster with its live backends and what it reaped (backends that have exited).</summary>
     private static double PostgresTicks(int postmaster)
     {

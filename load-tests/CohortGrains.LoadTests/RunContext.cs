@@ -111,10 +111,7 @@ public sealed partial class RunContext(LoadOptions options, LocalCluster cluster
         if (!_postmasterLooked)
         {
             // A backend's parent is the postmaster, whether the run started PostgreSQL or was given one.
-            var backend = (int)await ScalarAsync("SELECT pg_backend_pid()", ct);
-            _postmaster = File.Exists($"/proc/{backend}/stat")
-                && int.TryParse(File.ReadAllText($"/proc/{backend}/stat").Split(')')[^1].Split(' ', StringSplitOptions.RemoveEmptyEntries)[1],
-                    NumberStyles.None, CultureInfo.InvariantCulture, out var parent) ? parent : null;
+            _postmaster = CpuReading.ParentOf((int)await ScalarAsync("SELECT pg_backend_pid()", ct));
             _postmasterLooked = true;
         }
         return CpuReading.Read(cluster.NodePids(), _postmaster);
