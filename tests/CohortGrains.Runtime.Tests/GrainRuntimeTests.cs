@@ -13,14 +13,24 @@ public sealed class GrainRuntimeTests
 
     private static async Task<RuntimeFixture> WithClientInSessionAsync(ScriptedChannel sms)
     {
+        var fx = await WithEnrolledClientAsync(sms);
+        await LogSessionAsync(fx, fx.Clock.GetUtcNow());
+        return fx;
+    }
+
+    private static Task<GrainCall<ClientLoopState>> LogSessionAsync(RuntimeFixture fx, DateTimeOffset at) =>
+        fx.Runtime.SendAsync<ClientLoopState>(Client, new SessionCompleted(at, at.AddDays(7),
+            [new NewActionItem("Make two prospecting calls", null, null)], new SessionNote("a", "b", "c", "d", "e"), Program), default);
+
+    private static readonly ProgramDefinition Program = ProgramDefinition.Default(new SessionSchedule(DayOfWeek.Monday, new TimeOnly(10, 0), "UTC"));
+
+    private static async Task<RuntimeFixture> WithEnrolledClientAsync(ScriptedChannel sms)
+    {
         var fx = new RuntimeFixture([sms, new ScriptedChannel("email"), new ScriptedChannel("inapp")]);
-        var program = ProgramDefinition.Default(new SessionSchedule(DayOfWeek.Monday, new TimeOnly(10, 0), "UTC"));
         await fx.Runtime.SendAsync<CoachState>(Coach, new CreateCoach("coa_1", "Maya Chen", null, "UTC",
             [new AvailabilityWindow(DayOfWeek.Wednesday, new TimeOnly(9, 0), new TimeOnly(10, 0))]), default);
         await fx.Runtime.SendAsync<ClientLoopState>(Client, new Enroll("cli_1", "coh_1", "coa_1", "Maya Chen",
-            new ClientProfile("Ava Brooks", "+14155550101", null, "UTC", 9), new Consent(true), program), default);
-        await fx.Runtime.SendAsync<ClientLoopState>(Client, new SessionCompleted(fx.Clock.GetUtcNow(), fx.Clock.GetUtcNow().AddDays(7),
-            [new NewActionItem("Make two prospecting calls", null, null)], new SessionNote("a", "b", "c", "d", "e"), program), default);
+            new ClientProfile("Ava Brooks", "+14155550101", null, "UTC", 9), new Consent(true), Program), default);
         return fx;
     }
 
@@ -91,12 +101,26 @@ public sealed class GrainRuntimeTests
         await fx.Runtime.SendAsync<ClientLoopState>(Client, new CheckInReplied(1, "blocked", null, Domain.Common.Channel.Sms), default);
         Assert.Equal([ScheduledWork.Timers], woken);
 
-        // The Day-2 reminder's turn writes an SMS to the outbox and only reminders for later days.
+        // The Day-2 reminder's turn writes an SMS to the outbox: the outbox loop only.
         await fx.Pump.RunUntilIdleAsync();
         woken.Clear();
         fx.Clock.Advance(TimeSpan.FromDays(2));
         Assert.Equal(1, await fx.Timers.ProcessBatchAsync(default));
         Assert.Equal([ScheduledWork.Outbox], woken);
+    }
+
+    [Theory]
+    [InlineData(0, 0)] // logged when it happened: the cadence lies days ahead, nothing to claim yet
+    [InlineData(2, 1)] // logged two days late: the Day-2 nudge is due at once (under a day overdue, so still sent)
+    public async Task ASessionWakesTheTimerLoopsOnlyWhenOneOfItsNudgesIsAlreadyDue(int daysLate, int wakes)
+    {
+        using var fx = await WithEnrolledClientAsync(new ScriptedChannel("sms"));
+        var woken = new List<ScheduledWork>();
+        fx.Runtime.WorkScheduled += woken.Add;
+
+        Assert.IsType<GrainCall<ClientLoopState>.Ok>(await LogSessionAsync(fx, fx.Clock.GetUtcNow().AddDays(-daysLate)));
+
+        Assert.Equal(wakes, woken.Count(w => w.HasFlag(ScheduledWork.Timers)));
     }
 
     [Fact]
