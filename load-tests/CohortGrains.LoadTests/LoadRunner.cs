@@ -56,6 +56,7 @@ public static class LoadRunner
         try
         {
             await live.RunAsync($"start PostgreSQL and {o.Nodes} node(s)", 1, p => cluster.StartAsync(o.Nodes, env, token));
+            r.Machine["postgres"] = await run.DescribePostgresAsync(token);
             sampler = Sampler.Start(run, token);
             switch (o.Scenario)
             {

@@ -68,6 +68,20 @@ public sealed partial class RunContext(LoadOptions options, LocalCluster cluster
     }
 
     /// <summary>
+    /// The settings that decide what PostgreSQL can commit, as the server reports them: a run with
+    /// COHORTGRAINS_PG_OPTIONS (or a given server) must not read like one on local-cluster.sh's defaults.
+    /// </summary>
+    public async Task<Dictionary<string, string>> DescribePostgresAsync(CancellationToken ct) =>
+        (await RowsAsync("SELECT name, current_setting(name) FROM unnest(@Names::text[]) AS name", ct, ("Names", PostgresSettingsReported)))
+        .ToDictionary(row => (string)row[0], row => (string)row[1]);
+
+    private static readonly string[] PostgresSettingsReported =
+    [
+        "server_version", "fsync", "synchronous_commit", "full_page_writes", "wal_compression", "shared_buffers", "max_wal_size",
+        "checkpoint_timeout", "max_connections", "shared_preload_libraries",
+    ];
+
+    /// <summary>
     /// Sum of a counter (or histogram bucket) over every node's /metrics (counters are per node: README Operating),
     /// over the series whose labels contain every one of <paramref name="labelFilters"/>.
     /// </summary>

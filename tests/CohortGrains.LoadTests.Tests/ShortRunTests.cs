@@ -35,6 +35,11 @@ public sealed class ShortRunTests
             var json = JsonNode.Parse(await File.ReadAllTextAsync(result.JsonPath!))!;
             Assert.Equal(scenario, json["scenario"]!.GetValue<string>());
             Assert.True(json["machine"]!["cores"]!.GetValue<int>() > 0);
+            // The server's own settings, read from the run's database: a tuned PostgreSQL shows as one.
+            var postgres = json["machine"]!["postgres"]!;
+            Assert.Matches(@"^\d+(\.\d+)?", postgres["server_version"]!.GetValue<string>());
+            foreach (var setting in new[] { "fsync", "shared_buffers", "max_wal_size" })
+                Assert.Equal(await QueryAsync(admin, $"SHOW {setting}"), postgres[setting]!.GetValue<string>());
             Assert.Matches(@"^([0-9a-f]{7,}(-dirty)?|unknown \(.+\))$", json["parameters"]!["commit"]!.GetValue<string>());
             Assert.StartsWith("<svg", await File.ReadAllTextAsync(result.SvgPath!));
             Assert.NotEmpty(result.Series);
@@ -134,11 +139,13 @@ public sealed class ShortRunTests
         throw new InvalidOperationException("no free loopback ports");
     }
 
-    private static async Task ExecAsync(string connectionString, string sql)
+    private static async Task ExecAsync(string connectionString, string sql) => await QueryAsync(connectionString, sql);
+
+    private static async Task<string?> QueryAsync(string connectionString, string sql)
     {
         await using var c = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false }.ConnectionString);
         await c.OpenAsync();
         await using var cmd = new NpgsqlCommand(sql, c);
-        await cmd.ExecuteNonQueryAsync();
+        return (await cmd.ExecuteScalarAsync())?.ToString();
     }
 }
