@@ -39,9 +39,16 @@ public sealed class GrainRuntime(IGrainStore store, GrainTypeRegistry types, Tim
     public Task<GrainCall<TState>> SendAsync<TState>(GrainId id, object message, CancellationToken ct) where TState : class =>
         SendAsync<TState>(id, message, [], ct);
 
-    /// <summary>Sends a command; <paramref name="audit"/> is written in the turn's transaction if, and only if, the turn changes the grain.</summary>
-    public async Task<GrainCall<TState>> SendAsync<TState>(GrainId id, object message, IReadOnlyList<AuditWrite> audit, CancellationToken ct) where TState : class
+    /// <summary>
+    /// Sends a command; <paramref name="audit"/> is written in the turn's transaction if, and only if, the turn changes
+    /// the grain. A <paramref name="precondition"/> (who may send this) is checked on the state the turn holds locked, so
+    /// the caller needs no read before the turn and nothing can change between the check and the turn; when it refuses,
+    /// its rejection is the call's and nothing is written.
+    /// </summary>
+    public async Task<GrainCall<TState>> SendAsync<TState>(GrainId id, object message, IReadOnlyList<AuditWrite> audit, CancellationToken ct,
+        Func<TState?, TurnDecision.Reject?>? precondition = null) where TState : class
     {
+        Func<object?, TurnDecision.Reject?>? untyped = precondition is null ? null : s => precondition((TState?)s);
         using var correlation = Correlation.BeginIfNone(logger);
         var behavior = types.Get(id.Type);
         var now = clock.GetUtcNow();
@@ -53,7 +60,7 @@ public sealed class GrainRuntime(IGrainStore store, GrainTypeRegistry types, Tim
         {
             outcome = TurnBatches.ThrowIfFaulted(await _batcher.RunAsync(new TurnRequest(id, TurnTrigger.FromCommand, now, current =>
             {
-                decision = behavior.Decide(id, current, message, now, out state);
+                decision = behavior.Decide(id, current, message, now, out state, untyped);
                 if (audit.Count > 0 && decision is TurnDecision.Write write) decision = write with { Audit = audit };
                 return decision;
             }), ct));

@@ -1,4 +1,6 @@
 using System.Net;
+using System.Net.Http.Json;
+using CohortGrains.Runtime.Storage;
 using CohortGrains.Host.Tests.Infrastructure;
 
 namespace CohortGrains.Host.Tests;
@@ -74,6 +76,28 @@ public sealed class CheckInLoopTests : IDisposable
         Assert.Contains(timeline, e => e!["kind"]!.GetValue<string>() == "touch" && e["deliveryStatus"]!.GetValue<string>() == "delivered");
         Assert.Contains(timeline, e => e!["kind"]!.GetValue<string>() == "reply" && e["rating"]!.GetValue<int>() == 2);
         Assert.Contains(timeline, e => e!["kind"]!.GetValue<string>() == "escalation-handled");
+    }
+
+    [Fact]
+    public async Task AValidReplyIsCheckedInItsTurnWithNoReadBeforeItAndAnInvalidOneReadsTheClientOnce()
+    {
+        StoreSpy.Install(_host);
+        var spy = StoreSpy.Of(_host);
+        var org = await Org.CreateAsync(_host);
+        var clientId = await org.EnrolAsync("Ava Brooks");
+        var (reads, turns) = (spy.CallsTo(nameof(IGrainStore.LoadAsync)), spy.CallsTo(nameof(IGrainStore.RunTurnsAsync)));
+
+        var reply = await org.Api.PostJsonAsync($"/api/v1/clients/{clientId}/replies", new { rating = 4 }, 200);
+        Assert.Equal(4, reply["rating"]!.GetValue<int>());
+        // The caller's access was checked on the state the turn locked: the request read nothing before its turn.
+        Assert.Equal(reads, spy.CallsTo(nameof(IGrainStore.LoadAsync)));
+        Assert.Equal(turns + 1, spy.CallsTo(nameof(IGrainStore.RunTurnsAsync)));
+
+        // An invalid body runs no turn; the client is read once, to say "not found" to a caller who may not see them.
+        var invalid = await org.Api.PostAsJsonAsync($"/api/v1/clients/{clientId}/replies", new { rating = 9 });
+        Assert.Equal(HttpStatusCode.BadRequest, invalid.StatusCode);
+        Assert.Equal(reads + 1, spy.CallsTo(nameof(IGrainStore.LoadAsync)));
+        Assert.Equal(turns + 1, spy.CallsTo(nameof(IGrainStore.RunTurnsAsync)));
     }
 
     [Fact]

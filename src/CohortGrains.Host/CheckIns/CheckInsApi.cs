@@ -26,13 +26,11 @@ public static class CheckInsApi
     /// <summary>Records a check-in reply (rating 1–5 and/or text); routes it: on track, or stuck → the coach is alerted.</summary>
     private static async Task<IResult> ReplyAsync(string clientId, ReplyRequest? body, HttpContext http, GrainRuntime runtime, CancellationToken ct)
     {
-        // Who may answer for this client is settled before the body is looked at: strangers learn nothing from validation.
-        if (await ClientsApi.FindAsync(runtime, http, clientId, ct) is not { } client) return ClientsApi.Problem(null, clientId);
         var v = new Validation();
         var message = Parse(v, body?.Rating, body?.Text, body?.PromptId, body?.Channel);
-        if (!v.IsValid) return v.Problem();
+        if (!v.IsValid) return await ClientsApi.InvalidAsync(runtime, http, clientId, v, ct);
 
-        var call = await ClientsApi.CallAsync(runtime, http, client, message!, ct);
+        var call = await ClientsApi.CallAsync(runtime, http, clientId, message!, ct);
         if (call is not GrainCall<ClientLoopState>.Ok ok) return ClientsApi.Problem(call, clientId, message!.PromptId is null ? "rating" : "promptId");
         var reply = ok.State.Replies[^1];
         return TypedResults.Ok(new ReplyResponse(reply.Id, reply.PromptId, reply.Rating, reply.Route.ToString().ToLowerInvariant() switch

@@ -1,3 +1,4 @@
+using System.Security.Claims;
 using CohortGrains.Domain.ClientLoops;
 using CohortGrains.Domain.Coaches;
 using CohortGrains.Domain.Cohorts;
@@ -50,26 +51,39 @@ public static class ClientsApi
     /// <summary>
     /// Sends a message on behalf of the caller, audited in the same turn. Null when the id cannot be one of ours or
     /// the caller may not see the client (both are "not found"); a Forbidden rejection when they see it but may not
-    /// send this (a client pausing their own loop).
+    /// send this (a client pausing their own loop). Both are checked on the state the turn holds locked: no read of the
+    /// grain before the turn, and no change (an erasure, a new coach) between the check and the turn.
     /// </summary>
-    public static async Task<GrainCall<ClientLoopState>?> CallAsync(GrainRuntime runtime, HttpContext http, string clientId, ClientLoopMessage message, CancellationToken ct) =>
-        await FindAsync(runtime, http, clientId, ct) is { } client ? await CallAsync(runtime, http, client, message, ct) : null;
-
-    /// <summary>As above, for a caller that has just found <paramref name="client"/> (one read of the grain, not two).</summary>
-    public static async Task<GrainCall<ClientLoopState>> CallAsync(GrainRuntime runtime, HttpContext http, ClientLoopState client, ClientLoopMessage message, CancellationToken ct)
+    public static async Task<GrainCall<ClientLoopState>?> CallAsync(GrainRuntime runtime, HttpContext http, string clientId, ClientLoopMessage message, CancellationToken ct)
     {
-        if (!Access.MaySend(http.User, client, message)) return new GrainCall<ClientLoopState>.Rejected(Forbidden, "only the client's coach or an org admin can do this");
-        var audit = Audit.ForClientMessage(http, client.ClientId, message) is { } entry ? [entry] : Array.Empty<AuditWrite>();
-        return await runtime.SendAsync<ClientLoopState>(Id(http.User.OrgId(), client.ClientId), message, audit, ct);
+        if (!Ids.LooksValid(clientId)) return null;
+        var user = http.User;
+        var audit = Audit.ForClientMessage(http, clientId, message) is { } entry ? [entry] : Array.Empty<AuditWrite>();
+        var call = await runtime.SendAsync<ClientLoopState>(Id(user.OrgId(), clientId), message, audit, ct, client =>
+            !Visible(user, client) ? NotVisible
+            : !Access.MaySend(user, client!, message) ? new TurnDecision.Reject(Forbidden, "only the client's coach or an org admin can do this")
+            : null);
+        return call is GrainCall<ClientLoopState>.Rejected { Code: NotVisibleCode } ? null : call;
     }
 
+    /// <summary>
+    /// The answer to a request whose body failed validation: "not found" when the caller may not see the client
+    /// (strangers learn nothing from validation), its field errors otherwise. Only this path reads the client first.
+    /// </summary>
+    public static async Task<IResult> InvalidAsync(GrainRuntime runtime, HttpContext http, string clientId, Validation v, CancellationToken ct) =>
+        await FindAsync(runtime, http, clientId, ct) is null ? Problem(null, clientId) : v.Problem();
+
     private const string Forbidden = "forbidden";
+    private const string NotVisibleCode = "not-visible";
+    private static readonly TurnDecision.Reject NotVisible = new(NotVisibleCode, "the caller may not see this client");
+
+    private static bool Visible(ClaimsPrincipal user, ClientLoopState? client) => client is { ErasedAt: null } && Access.CanSeeClient(user, client);
 
     /// <summary>The client, when the id is one of ours, the client exists, is not erased, and the caller may see them.</summary>
     public static async Task<ClientLoopState?> FindAsync(GrainRuntime runtime, HttpContext http, string clientId, CancellationToken ct)
     {
         var state = Ids.LooksValid(clientId) ? await runtime.GetAsync<ClientLoopState>(Id(http.User.OrgId(), clientId), ct) : null;
-        return state is { ErasedAt: null } && Access.CanSeeClient(http.User, state) ? state : null;
+        return Visible(http.User, state) ? state : null;
     }
 
     public static IResult Problem(GrainCall<ClientLoopState>? call, string clientId, string field = "body") => call switch

@@ -29,11 +29,9 @@ public static class MessagesApi
 
     private static async Task<IResult> SendAsync(string clientId, CoachMessageRequest? body, HttpContext http, GrainRuntime runtime, CancellationToken ct)
     {
-        // Who may write to this client is settled before the body is looked at: strangers learn nothing from validation.
-        if (await ClientsApi.FindAsync(runtime, http, clientId, ct) is null) return ClientsApi.Problem(null, clientId);
         var v = new Validation();
         var message = Parse(v, body?.Text, body?.Channel, body?.RequestId);
-        if (!v.IsValid) return v.Problem();
+        if (!v.IsValid) return await ClientsApi.InvalidAsync(runtime, http, clientId, v, ct);
         var call = await ClientsApi.CallAsync(runtime, http, clientId, message!, ct);
         if (call is not GrainCall<ClientLoopState>.Ok ok) return ClientsApi.Problem(call, clientId, "text");
         var touch = ok.State.Touches.Single(t => t.Id == ClientLoopDecider.CoachMessageTouchId(message!.MessageId));

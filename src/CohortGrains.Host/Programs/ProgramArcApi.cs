@@ -88,8 +88,6 @@ public static class ProgramArcApi
 
     private static async Task<IResult> SubmitAsync(string clientId, FeedbackKind kind, FeedbackRequest? body, HttpContext http, GrainRuntime runtime, CancellationToken ct)
     {
-        // Who may answer for this client is settled before the body is looked at: strangers learn nothing from validation.
-        if (await ArcHttp.ClientAsync(runtime, http, clientId, ct) is null) return ArcHttp.ClientNotFound(clientId);
         var v = new Validation();
         var channel = ArcHttp.Channel(v, body?.Channel);
         var questions = ProgramArc.Questions(kind);
@@ -110,7 +108,7 @@ public static class ProgramArcApi
             }
             if (v.IsValid && answers.Count == 0) v.Add("answers", "answer at least one question");
         }
-        if (!v.IsValid) return v.Problem();
+        if (!v.IsValid) return await ClientsApi.InvalidAsync(runtime, http, clientId, v, ct);
 
         var call = await ClientsApi.CallAsync(runtime, http, clientId, new FeedbackSubmitted(kind, answers.ToImmutable(), channel!.Value), ct);
         if (call is not GrainCall<ClientLoopState>.Ok ok) return ClientsApi.Problem(call, clientId, "answers");

@@ -36,8 +36,6 @@ public static class ReflectionsApi
 
     private static async Task<IResult> SubmitAsync(string clientId, ReflectionRequest? body, HttpContext http, GrainRuntime runtime, CancellationToken ct)
     {
-        // Who may write for this client is settled before the body is looked at: strangers learn nothing from validation.
-        if (await ArcHttp.ClientAsync(runtime, http, clientId, ct) is null) return ArcHttp.ClientNotFound(clientId);
         var v = new Validation();
         var channel = ArcHttp.Channel(v, body?.Channel);
         // An email reply carries the quoted message below it: keep only what the client wrote before checking its length.
@@ -45,7 +43,7 @@ public static class ReflectionsApi
         var text = v.Text(raw, "text", ProgramArc.MaxReflectionLength);
         if (body?.Session is < 1) v.Add("session", "must be a session number (1 or more)");
         if (body?.ReplyToTouchId is { } touch && !Ids.LooksValid(touch)) v.Add("replyToTouchId", "is not a touch id");
-        if (!v.IsValid) return v.Problem();
+        if (!v.IsValid) return await ClientsApi.InvalidAsync(runtime, http, clientId, v, ct);
 
         var call = await ClientsApi.CallAsync(runtime, http, clientId, new ReflectionSubmitted(text!, body!.Session, body.ReplyToTouchId, channel!.Value), ct);
         if (call is not GrainCall<ClientLoopState>.Ok ok) return ClientsApi.Problem(call, clientId, "session");

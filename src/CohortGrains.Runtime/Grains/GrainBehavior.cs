@@ -14,8 +14,12 @@ public interface IGrainBehavior
 {
     string Type { get; }
 
-    /// <summary>Decides one turn. <paramref name="state"/> receives the new typed state (or null on rejection).</summary>
-    TurnDecision Decide(GrainId id, StoredGrain? current, object message, DateTimeOffset now, out object? state);
+    /// <summary>
+    /// Decides one turn. <paramref name="state"/> receives the new typed state (or null on rejection). A
+    /// <paramref name="precondition"/> sees the current typed state first; when it refuses, that is the turn's decision.
+    /// </summary>
+    TurnDecision Decide(GrainId id, StoredGrain? current, object message, DateTimeOffset now, out object? state,
+        Func<object?, TurnDecision.Reject?>? precondition = null);
 
     object ReminderMessage(string name);
     object DeserializeMessage(string json);
@@ -46,9 +50,15 @@ public abstract class GrainBehavior<TState, TMessage> : IGrainBehavior
     public string SerializeMessage(object message) => JsonSerializer.Serialize((TMessage)message, MessageJson);
     public object DeserializeState(string json) => JsonSerializer.Deserialize(json, StateJson) ?? throw new JsonException("null state");
 
-    public TurnDecision Decide(GrainId id, StoredGrain? current, object message, DateTimeOffset now, out object? state)
+    public TurnDecision Decide(GrainId id, StoredGrain? current, object message, DateTimeOffset now, out object? state,
+        Func<object?, TurnDecision.Reject?>? precondition = null)
     {
         var typed = current is null ? null : (TState)DeserializeState(current.StateJson);
+        if (precondition?.Invoke(typed) is { } refused)
+        {
+            state = null;
+            return refused;
+        }
         var decision = Decide(typed, (TMessage)message, now);
         state = decision.State;
         if (decision.Rejected is { } r) return new TurnDecision.Reject(r.Code, r.Detail);

@@ -122,6 +122,24 @@ public sealed class IdentityTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Forbidden, (await CoachA.DeleteAsync($"/api/v1/clients/{_w.ClientA1}")).StatusCode);
     }
 
+    [Fact]
+    public async Task WritesForAnotherCoachsClientAreNotFoundValidOrNotAndChangeNothing()
+    {
+        var before = await Admin.GetJsonAsync($"/api/v1/clients/{_w.ClientB1}");
+        // Valid bodies reach the turn, which refuses them on the client it holds; invalid ones never tell a stranger why.
+        foreach (var (path, body) in new (string, object)[]
+        {
+            ("replies", new { rating = 2, text = "stuck" }), ("replies", new { rating = 9 }),
+            ("messages", new { text = "Hello from the wrong coach", channel = "sms" }), ("messages", new { text = "" }),
+            ("reflections", new { text = "Not mine to write" }), ("reflections", new { text = "" }),
+            ("feedback/midpoint", new { answers = new Dictionary<string, string> { ["mostUseful"] = "x" } }), ("feedback/midpoint", new { }),
+        })
+            Assert.Equal(HttpStatusCode.NotFound, (await CoachA.PostAsJsonAsync($"/api/v1/clients/{_w.ClientB1}/{path}", body)).StatusCode);
+        Assert.Equal(before.ToJsonString(), (await Admin.GetJsonAsync($"/api/v1/clients/{_w.ClientB1}")).ToJsonString());
+        // Their own client's coach gets the field errors.
+        Assert.Equal(HttpStatusCode.BadRequest, (await CoachA.PostAsJsonAsync($"/api/v1/clients/{_w.ClientA1}/replies", new { rating = 9 })).StatusCode);
+    }
+
     // ---------------------------------------------------------------- client links
 
     [Fact]

@@ -18,11 +18,17 @@ public sealed class TallyGrain(string node, Action<Fire>? onDecide = null) : IGr
 
     public string Type => TypeName;
 
-    public TurnDecision Decide(GrainId id, StoredGrain? current, object message, DateTimeOffset now, out object? state)
+    public TurnDecision Decide(GrainId id, StoredGrain? current, object message, DateTimeOffset now, out object? state,
+        Func<object?, TurnDecision.Reject?>? precondition = null)
     {
         var fire = (Fire)message;
         onDecide?.Invoke(fire);
         var fired = current is null ? [] : JsonSerializer.Deserialize<List<string>>(current.StateJson)!;
+        if (precondition?.Invoke(fired) is { } refused)
+        {
+            state = null;
+            return refused;
+        }
         fired.Add($"{fire.Id}@{node}");
         state = fired;
         return new TurnDecision.Write(JsonSerializer.Serialize(fired), new GrainProjection(), [], [], [], []);

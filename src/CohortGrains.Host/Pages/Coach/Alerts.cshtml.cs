@@ -57,16 +57,21 @@ public sealed class AlertsModel(GrainRuntime runtime) : WebPageModel(runtime)
     public async Task<IActionResult> OnPostMessageAsync(string? coachId, string? alertId, string? clientId, string? text, string? channel, string? requestId,
         bool alsoHandle, CancellationToken ct)
     {
-        // The client must be one the caller may write to, exactly as for the API.
-        if (clientId is null || await ClientsApi.FindAsync(Runtime, HttpContext, clientId, ct) is not { } client)
+        // The client must be one the caller may write to, exactly as for the API: checked in the turn, and before it
+        // only to answer an invalid form (strangers learn nothing from validation).
+        async Task<IActionResult> MissingClientAsync()
         {
             await LoadAsync(ct);
             return Missing("client");
         }
+        if (clientId is null) return await MissingClientAsync();
         var v = new Validation();
         var message = MessagesApi.Parse(v, text, channel, requestId);
-        if (!v.IsValid) return await InvalidAsync(alertId, FieldErrors.From(v.Errors()), text, ct);
-        var call = await ClientsApi.CallAsync(Runtime, HttpContext, client, message!, ct);
+        if (!v.IsValid)
+            return await ClientsApi.FindAsync(Runtime, HttpContext, clientId, ct) is null
+                ? await MissingClientAsync()
+                : await InvalidAsync(alertId, FieldErrors.From(v.Errors()), text, ct);
+        if (await ClientsApi.CallAsync(Runtime, HttpContext, clientId, message!, ct) is not { } call) return await MissingClientAsync();
         if (call is GrainCall<ClientLoopState>.Rejected rejected)
         {
             var errors = new FieldErrors();
