@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Text.Json;
 using CohortGrains.Domain.ClientLoops;
 using CohortGrains.Domain.Coaches;
 using CohortGrains.Domain.Common;
@@ -101,6 +102,34 @@ public class CoachTests
         Assert.Single(again.State!.Alerts);
         Assert.Single(again.State.ReservedSlots);
     }
+
+    [Fact]
+    public void HandledAlertsLeaveTheListAfterNinetyDaysOpenOnesStayAndNoIdIsUsedTwice()
+    {
+        var coach = Coach();
+        foreach (var client in new[] { "client-1", "client-2", "client-3" })
+            coach = CoachDecider.Decide(coach, Escalated(client), Monday0900).State!;
+        coach = CoachDecider.Decide(coach, new HandleAlert("a1", null), Monday0900.AddHours(1)).State!;
+        coach = CoachDecider.Decide(coach, new HandleAlert("a2", null), Monday0900.AddDays(5)).State!;
+
+        // The count of alerts raised is stored with the state (a grain is read back from JSON on every turn).
+        coach = Stored(coach);
+
+        // 90 days and 2 hours after a1 was handled: a1 goes, a2 (handled 85 days ago) and the open a3 stay.
+        var later = Monday0900.AddDays(90).AddHours(3);
+        coach = CoachDecider.Decide(coach, Escalated("client-4"), later).State!;
+        Assert.Equal(["a2", "a3", "a4"], coach.Alerts.Select(a => a.Id));
+        coach = CoachDecider.Decide(Stored(coach), Escalated("client-5"), later.AddDays(10)).State!;
+        Assert.Equal(["a3", "a4", "a5"], coach.Alerts.Select(a => a.Id));
+        Assert.Equal(3, coach.OpenAlerts);
+        Assert.Equal(5, coach.AlertsRaised);
+        // A dropped alert is gone for good; a redelivered escalation of a kept one is still recognised.
+        Assert.Equal(Rejection.NotFound, CoachDecider.Decide(coach, new HandleAlert("a1", null), later).Rejected!.Code);
+        Assert.Empty(CoachDecider.Decide(coach, Escalated("client-3"), later).Effects);
+    }
+
+    private static CoachState Stored(CoachState s) =>
+        JsonSerializer.Deserialize(JsonSerializer.Serialize(s, DomainJson.Default.CoachState), DomainJson.Default.CoachState)!;
 
     [Fact]
     public void HandleAlertTellsTheClientOnce()

@@ -81,6 +81,21 @@ public class SchemaV2Tests
     }
 
     [Fact]
+    public void ACoachSavedBeforeTheAlertCounterNumbersItsNextAlertAfterItsOwn()
+    {
+        // a1 (handled 2026-06-01) and a2 (open); no AlertsRaised in the JSON.
+        var s = Load("v2", "coach.json", DomainJson.Default.CoachState);
+        Assert.Equal(0, s.AlertsRaised);
+        var escalated = new ClientEscalated("e9", "client-9", "Kim Lo", "cohort-1", EscalationReason.Stuck, "rated 1", A.T("2026-06-02T14:00Z"), A.NextSessionAt);
+
+        Assert.Equal(["a1", "a2", "a3"], CoachDecider.Decide(s, escalated, A.T("2026-06-02T14:00Z")).State!.Alerts.Select(a => a.Id));
+        // Long after a1 was handled it leaves the list in the same turn, and the new alert is still a3, not a2 again.
+        var late = CoachDecider.Decide(s, escalated, A.T("2026-10-01T14:00Z")).State!;
+        Assert.Equal(["a2", "a3"], late.Alerts.Select(a => a.Id));
+        Assert.Equal(3, late.AlertsRaised);
+    }
+
+    [Fact]
     public void CoachStateSchemaVersion2StillLoadsAndPlansItsNextDigest()
     {
         var s = Load("v2", "coach.json", DomainJson.Default.CoachState);

@@ -52,6 +52,12 @@ public sealed record CoachState(
     public ImmutableList<CoachCohort> Cohorts { get => _cohorts; init => _cohorts = value ?? []; }
     private readonly ImmutableList<CoachCohort> _cohorts = [];
 
+    /// <summary>
+    /// Alerts raised so far, which numbers the next one. Handled alerts leave <see cref="Alerts"/> after a while, so its
+    /// count cannot; a state from before this counter (0) has never dropped one, and its count is the number so far.
+    /// </summary>
+    public int AlertsRaised { get; init; }
+
     /// <summary>When the next digest is due and which session day (coach's local date) it is for; null when none is planned.</summary>
     public DateTimeOffset? NextDigestAt { get; init; }
     public DateOnly? NextDigestFor { get; init; }
@@ -110,6 +116,12 @@ public sealed record DigestComposed(DateOnly SessionDate, string Subject, string
 public static class CoachDecider
 {
     public const string GrainType = "Coach";
+    /// <summary>
+    /// How long a handled alert stays in the coach's list (the alerts API and inbox) before a new alert drops it. Open
+    /// alerts stay until handled. A redelivered escalation is recognised by the alert it raised, so this is far longer
+    /// than any redelivery can take.
+    /// </summary>
+    public static readonly TimeSpan HandledAlertsKeptFor = TimeSpan.FromDays(90);
     public static readonly TimeSpan SlotLength = TimeSpan.FromMinutes(15);
     /// <summary>Offer slots no sooner than this, so the client has time to see the offer.</summary>
     public static readonly TimeSpan SlotLeadTime = TimeSpan.FromHours(2);
@@ -138,11 +150,14 @@ public static class CoachDecider
                     return Decision<CoachState>.Unchanged(state); // a redelivered message
                 var reserved = state.ReservedSlots.Where(s => s > now.AddDays(-1)).ToImmutableList(); // forget past slots
                 var slot = NextFreeSlot(state with { ReservedSlots = reserved }, now);
-                var alert = new CoachAlert($"a{state.Alerts.Count + 1}", m.ClientId, m.ClientName, m.CohortId, m.EscalationId, m.Reason,
+                var number = Math.Max(state.AlertsRaised, state.Alerts.Count) + 1;
+                var alert = new CoachAlert($"a{number}", m.ClientId, m.ClientName, m.CohortId, m.EscalationId, m.Reason,
                     m.Detail, m.RaisedAt, m.NextSessionAt, slot);
                 var next = state with
                 {
-                    Alerts = state.Alerts.Add(alert),
+                    // Every turn of the coach reads and writes the whole list: it holds what is open and the recent past.
+                    Alerts = state.Alerts.RemoveAll(a => a.HandledAt < now - HandledAlertsKeptFor).Add(alert),
+                    AlertsRaised = number,
                     ReservedSlots = slot is { } s ? reserved.Add(s) : reserved,
                 };
                 return Decision<CoachState>.Accept(next, [new OfferSlot(m.ClientId, new SlotOffered(m.EscalationId, slot))]);
