@@ -73,7 +73,7 @@ public sealed partial class RunContext(LoadOptions options, LocalCluster cluster
     /// </summary>
     public async Task<Dictionary<string, string>> DescribePostgresAsync(CancellationToken ct) =>
         (await RowsAsync("SELECT name, current_setting(name) FROM unnest(@Names::text[]) AS name", ct, ("Names", PostgresSettingsReported)))
-        .ToDictionary(row => (string)row[0], row => (string)row[1]);
+        .ToDictionary(row => (string)row[0], row => (string)row[1] is { Length: > 0 } value ? value : "(none)");
 
     private static readonly string[] PostgresSettingsReported =
     [
