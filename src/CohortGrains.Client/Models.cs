@@ -5,10 +5,12 @@ namespace CohortGrains.Client;
 // The API's JSON shapes, as an integrator sees them. Optional members are nullable; the server applies defaults.
 
 public sealed record CreatedOrg(string OrgId, string Name, DateTimeOffset CreatedAt, string ApiKey);
+public sealed record Org(string OrgId, string Name, DateTimeOffset CreatedAt);
 
 public sealed record Availability(string Day, string Start, string End);
 public sealed record NewCoach(string Name, string TimeZone, string? Email = null, IReadOnlyList<Availability>? Availability = null);
 public sealed record Coach(string CoachId, string Name, string? Email, string TimeZone, IReadOnlyList<Availability> Availability, int OpenAlerts);
+public sealed record CoachSummary(string CoachId, string? Name, string? Email, int OpenAlerts);
 
 public sealed record QuietHours(string Start, string End);
 public sealed record Touchpoint(string Key, int DayOffset, string Channel, string Kind, string? Template = null);
@@ -23,7 +25,10 @@ public sealed record CohortProgram(
     int? SilentAfterHours = null,
     IReadOnlyList<Touchpoint>? Cadence = null);
 public sealed record NewCohort(string Name, string CoachId, CohortProgram Program);
-public sealed record Cohort(string CohortId, string Name, string CoachId, string Lifecycle, CohortProgram Program, DateTimeOffset CreatedAt);
+public sealed record Cohort(
+    string CohortId, string Name, string CoachId, string Lifecycle, CohortProgram Program, DateTimeOffset CreatedAt,
+    DateTimeOffset? ActivatedAt = null, DateTimeOffset? EndedAt = null);
+public sealed record CohortSummary(string CohortId, string? Name, string? CoachId, string? Lifecycle);
 
 public sealed record NewClient(
     string Name,
@@ -48,6 +53,14 @@ public sealed record SessionLog(IReadOnlyList<NewActionItem> ActionItems, Sessio
 public sealed record LoggedSession(Session Session, IReadOnlyList<string> Hints, Client Client);
 
 public sealed record Reply(int? Rating = null, string? Text = null, string? PromptId = null, string? Channel = null);
+/// <param name="Channel">sms, email or inapp; the client's usual channel when null.</param>
+/// <param name="RequestId">Makes a retry safe: the same id sends the message once.</param>
+public sealed record CoachMessage(string Text, string? Channel = null, string? RequestId = null);
+public sealed record SentMessage(string TouchId, string ClientId, string Channel, string Text, DateTimeOffset At);
+public sealed record ClientLink(string LinkId, string Url, string Token, DateTimeOffset ExpiresAt, string Note);
+public sealed record RevokedLinks(string ClientId, int Revoked);
+public sealed record ErasedData(int TimersDeleted, int MessagesDeleted, int OutboxRowsScrubbed, int AuditEntriesScrubbed, int KeysRevoked);
+public sealed record Erasure(string ClientId, DateTimeOffset ErasedAt, ErasedData Removed);
 public sealed record ReplyResult(string ReplyId, string? PromptId, int? Rating, string Route, string Status, string? StatusDetail);
 
 public sealed record Alert(
