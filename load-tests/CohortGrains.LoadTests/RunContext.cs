@@ -119,16 +119,17 @@ public sealed partial class RunContext(LoadOptions options, LocalCluster cluster
     private int? _postmaster;
     private bool _postmasterLooked;
 
-    /// <summary>CPU used so far by the nodes, PostgreSQL (when on this machine) and the generator.</summary>
-    public async Task<CpuReading> CpuAsync(CancellationToken ct)
+    /// <summary>CPU used so far by the nodes, PostgreSQL (when on this machine) and the generator, and the WAL written so far.</summary>
+    public async Task<CostReading> CostAsync(CancellationToken ct)
     {
         if (!_postmasterLooked)
         {
             // A backend's parent is the postmaster, whether the run started PostgreSQL or was given one.
-            _postmaster = CpuReading.ParentOf((int)await ScalarAsync("SELECT pg_backend_pid()", ct));
+            _postmaster = CostReading.ParentOf((int)await ScalarAsync("SELECT pg_backend_pid()", ct));
             _postmasterLooked = true;
         }
-        return CpuReading.Read(cluster.NodePids(), _postmaster);
+        var wal = await ScalarAsync("SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint", ct);
+        return CostReading.Read(cluster.NodePids(), _postmaster, wal);
     }
 
     public static double RssMb(int pid)

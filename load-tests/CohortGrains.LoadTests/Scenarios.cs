@@ -49,7 +49,7 @@ public static class Scenarios
               RETURNING 1)
             SELECT now(), count(*) FROM moved
             """, ct, ("o", pop.OrgId), ("t", Population.ClientLoopType));
-        var cpuBefore = await run.CpuAsync(ct);
+        var costBefore = await run.CostAsync(ct);
         var t0 = (DateTime)moved[0][0];
         var due = Convert.ToInt32(moved[0][1], System.Globalization.CultureInfo.InvariantCulture);
         var smsT0 = sms.Now;
@@ -78,7 +78,9 @@ public static class Scenarios
         });
 
         // Everything the storm cost, its sends included: read before the store is asked for the figures below.
-        r.Figures["cpu"] = (await run.CpuAsync(ct) - cpuBefore).Summary(due, watch.Elapsed.TotalSeconds, "Turn");
+        var cost = await run.CostAsync(ct) - costBefore;
+        r.Figures["cpu"] = cost.Summary(due, watch.Elapsed.TotalSeconds, "Turn");
+        r.Figures["walKbPerTurn"] = cost.WalKbPer(due);
 
         // Per touch: when its turn committed the outbox row (created_at) and when it was sent, relative to the due instant.
         var rows = await run.RowsAsync("""
@@ -194,7 +196,7 @@ public static class Scenarios
         // bounded in flight so a stalled cluster cannot make the generator open unbounded connections.
         var fixedRec = new LatencyRecorder();
         var shed = 0;
-        var cpuBeforeFixed = await run.CpuAsync(ct);
+        var costBeforeFixed = await run.CostAsync(ct);
         await run.Live.RunAsync($"replies at {run.Options.Rate:N0}/s for {run.Options.Duration.TotalSeconds:0} s", run.Options.Duration.TotalSeconds, async phase =>
         {
             var inFlight = new List<Task>();
@@ -221,15 +223,19 @@ public static class Scenarios
         fixedSummary["shedByGenerator"] = shed;
         var serverAfterFixed = await server.ReadAsync(ct);
         fixedSummary["serverSide"] = (serverAfterFixed - serverBefore).Summary();
-        var cpuBeforeMax = await run.CpuAsync(ct);
-        fixedSummary["cpu"] = (cpuBeforeMax - cpuBeforeFixed).Summary(fixedRec.Ok, fixedRec.Elapsed.TotalSeconds, "Request");
+        var costBeforeMax = await run.CostAsync(ct);
+        var fixedCost = costBeforeMax - costBeforeFixed;
+        fixedSummary["cpu"] = fixedCost.Summary(fixedRec.Ok, fixedRec.Elapsed.TotalSeconds, "Request");
+        fixedSummary["walKbPerRequest"] = fixedCost.WalKbPer(fixedRec.Ok);
         r.Figures["fixedRate"] = fixedSummary;
 
         var maxRec = new LatencyRecorder();
         await AtMaxAsync("replies at max", maxRec, run.Options.Duration, 1_000_000);
         maxRec.Stop();
         var maxSummary = maxRec.Summary();
-        maxSummary["cpu"] = (await run.CpuAsync(ct) - cpuBeforeMax).Summary(maxRec.Ok, maxRec.Elapsed.TotalSeconds, "Request");
+        var maxCost = await run.CostAsync(ct) - costBeforeMax;
+        maxSummary["cpu"] = maxCost.Summary(maxRec.Ok, maxRec.Elapsed.TotalSeconds, "Request");
+        maxSummary["walKbPerRequest"] = maxCost.WalKbPer(maxRec.Ok);
         maxSummary["serverSide"] = (await server.ReadAsync(ct) - serverAfterFixed).Summary();
         r.Figures["maxRate"] = maxSummary;
         r.Checks["zero errors"] = fixedRec.Errors == 0 && maxRec.Errors == 0;

@@ -72,6 +72,9 @@ public sealed class ShortRunTests
         Assert.True((double)r.Figures["turnsPerSecond"]! > 0);
         Assert.True((double)r.Figures["outboxSendsPerSecond"]! > 0);
         AssertCpuSplit(r.Figures["cpu"], "msPerTurn");
+        // Each turn writes its grain, timer, outbox row and touch fact, and each send its result: some WAL, and not
+        // megabytes of it.
+        Assert.InRange((double)r.Figures["walKbPerTurn"]!, 0.5, 1024);
     }
 
     /// <summary>The phase's CPU, read from /proc, for the nodes, this machine's PostgreSQL and the generator.</summary>
@@ -97,6 +100,7 @@ public sealed class ShortRunTests
             Assert.True(requests > 0, phase);
             Assert.Equal(requests, (double)((Dictionary<string, object?>)figures["serverSide"]!)["requests"]!);
             AssertCpuSplit(figures["cpu"], "msPerRequest");
+            Assert.InRange((double)figures["walKbPerRequest"]!, 0.1, 1024);
         }
     }
 

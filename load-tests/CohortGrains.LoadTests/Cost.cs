@@ -4,23 +4,27 @@ using System.Globalization;
 namespace CohortGrains.LoadTests;
 
 /// <summary>
-/// CPU seconds used so far by the nodes, the cluster's PostgreSQL and this generator (with its fake SMS endpoint), read
-/// from /proc; a phase's figure is the difference of two readings. Everything runs on one machine, so where a figure
-/// is missed this says who spent the cores: the nodes, the database or the generator measuring them.
+/// What a phase cost, as the difference of two readings: CPU seconds used so far by the nodes, the cluster's PostgreSQL
+/// and this generator (with its fake SMS endpoint), read from /proc, and the bytes of WAL the database has written.
+/// Everything runs on one machine, so where a figure is missed the CPU says who spent the cores: the nodes, the
+/// database or the generator measuring them. The WAL per operation depends on the code and the data, not on how fast
+/// the machine is, so it compares runs on machines (or hours) of different speed where CPU and throughput do not.
 /// </summary>
-public sealed record CpuReading(double Nodes, double? Postgres, double Generator)
+public sealed record CostReading(double Nodes, double? Postgres, double Generator, long WalBytes)
 {
     // /proc reports times in USER_HZ, which Linux fixes at 100 for user space whatever the kernel's own tick.
     private const double TicksPerSecond = 100;
 
     /// <param name="postmasterPid">PostgreSQL's postmaster, or null when it is not on this machine (then Postgres is null).</param>
-    public static CpuReading Read(IEnumerable<int> nodePids, int? postmasterPid) => new(
+    /// <param name="walBytes">The database's WAL position (pg_current_wal_lsn, in bytes).</param>
+    public static CostReading Read(IEnumerable<int> nodePids, int? postmasterPid, long walBytes) => new(
         nodePids.Sum(pid => Ticks(pid, children: false) ?? 0) / TicksPerSecond,
         postmasterPid is { } pm ? PostgresTicks(pm) / TicksPerSecond : null,
-        Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds);
+        Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds,
+        walBytes);
 
-    public static CpuReading operator -(CpuReading after, CpuReading before) =>
-        new(after.Nodes - before.Nodes, after.Postgres - before.Postgres, after.Generator - before.Generator);
+    public static CostReading operator -(CostReading after, CostReading before) =>
+        new(after.Nodes - before.Nodes, after.Postgres - before.Postgres, after.Generator - before.Generator, after.WalBytes - before.WalBytes);
 
     /// <summary>CPU per unit of work (ms) and cores used on average, for a phase of <paramref name="seconds"/>.</summary>
     public Dictionary<string, object?> Summary(double units, double seconds, string unit) => new()
@@ -28,6 +32,9 @@ public sealed record CpuReading(double Nodes, double? Postgres, double Generator
         [$"msPer{unit}"] = Per(v => v * 1000 / Math.Max(units, 1)),
         ["coresUsed"] = Per(v => v / Math.Max(seconds, 0.001)),
     };
+
+    /// <summary>WAL written per unit of work, in kB: everything the database logged during the phase, checkpoints' full-page images included.</summary>
+    public double WalKbPer(double units) => Math.Round(WalBytes / 1024.0 / Math.Max(units, 1), 2);
 
     private Dictionary<string, double?> Per(Func<double, double> f) => new()
     {
