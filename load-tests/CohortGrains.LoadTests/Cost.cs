@@ -7,8 +7,9 @@ namespace CohortGrains.LoadTests;
 /// What a phase cost, as the difference of two readings: CPU seconds used so far by the nodes, the cluster's PostgreSQL
 /// and this generator (with its fake SMS endpoint), read from /proc, and the bytes of WAL the database has written.
 /// Everything runs on one machine, so where a figure is missed the CPU says who spent the cores: the nodes, the
-/// database or the generator measuring them. The WAL per operation depends on the code and the data, not on how fast
-/// the machine is, so it compares runs on machines (or hours) of different speed where CPU and throughput do not.
+/// database or the generator measuring them. The WAL per operation depends mostly on the code and the data, not on how
+/// fast the machine is (where checkpoints fall moves it a little), so it compares runs on machines, or hours, of
+/// different speed better than CPU and throughput do.
 /// </summary>
 public sealed record CostReading(double Nodes, double? Postgres, double Generator, long WalBytes)
 {
