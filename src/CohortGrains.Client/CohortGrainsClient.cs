@@ -100,8 +100,11 @@ public sealed class CohortGrainsClient(HttpClient http, string apiKey)
     public Task<JsonNode> GetJsonAsync(string path, CancellationToken ct = default) => GetAsync<JsonNode>(path.TrimStart('/'), ct);
 
     /// <summary>For endpoints this client has no method for yet: any method, a JSON body (or none), the answer as JSON (null for 204).</summary>
-    public Task<JsonNode?> SendJsonAsync(HttpMethod method, string path, object? body = null, CancellationToken ct = default) =>
-        SendAsync<JsonNode?>(method, path.TrimStart('/'), body, ct);
+    public async Task<JsonNode?> SendJsonAsync(HttpMethod method, string path, object? body = null, CancellationToken ct = default)
+    {
+        using var response = await SendRequestAsync(method, path.TrimStart('/'), body, ct);
+        return response.StatusCode == HttpStatusCode.NoContent ? null : await ReadAsync<JsonNode>(response, ct);
+    }
 
     private Task<T> GetAsync<T>(string path, CancellationToken ct) => SendAsync<T>(HttpMethod.Get, path, null, ct);
 
@@ -109,16 +112,20 @@ public sealed class CohortGrainsClient(HttpClient http, string apiKey)
 
     private async Task<T> SendAsync<T>(HttpMethod method, string path, object? body, CancellationToken ct)
     {
+        using var response = await SendRequestAsync(method, path, body, ct);
+        return await ReadAsync<T>(response, ct);
+    }
+
+    private async Task<HttpResponseMessage> SendRequestAsync(HttpMethod method, string path, object? body, CancellationToken ct)
+    {
         using var request = new HttpRequestMessage(method, path);
         request.Headers.Authorization = _auth;
         if (body is not null) request.Content = JsonContent.Create(body, body.GetType(), options: s_json);
-        using var response = await http.SendAsync(request, ct);
-        return await ReadAsync<T>(response, ct);
+        return await http.SendAsync(request, ct);
     }
 
     private static async Task<T> ReadAsync<T>(HttpResponseMessage response, CancellationToken ct)
     {
-        if (response.StatusCode == HttpStatusCode.NoContent) return default!;
         if (response.IsSuccessStatusCode)
             return await response.Content.ReadFromJsonAsync<T>(s_json, ct) ?? throw new InvalidOperationException("empty response body");
         throw await ProblemAsync(response, ct);
