@@ -127,7 +127,12 @@ public sealed class CohortGrainsClient(HttpClient http, string apiKey)
     private static async Task<T> ReadAsync<T>(HttpResponseMessage response, CancellationToken ct)
     {
         if (response.IsSuccessStatusCode)
-            return await response.Content.ReadFromJsonAsync<T>(s_json, ct) ?? throw new InvalidOperationException("empty response body");
+        {
+            // A typed method promises its result, so a success without a body is said plainly, not as a JSON parse error.
+            if (response.StatusCode == HttpStatusCode.NoContent || response.Content.Headers.ContentLength == 0)
+                throw new InvalidOperationException($"the API answered {(int)response.StatusCode} without a body where {typeof(T).Name} was expected");
+            return await response.Content.ReadFromJsonAsync<T>(s_json, ct) ?? throw new InvalidOperationException($"the API answered null where {typeof(T).Name} was expected");
+        }
         throw await ProblemAsync(response, ct);
     }
 

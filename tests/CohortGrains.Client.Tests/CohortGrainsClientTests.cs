@@ -187,7 +187,9 @@ public sealed class CohortGrainsClientTests : IDisposable
         Assert.Equal(["must be 1 to 5", "7"], odd.Errors["rating"]);
         Assert.Null(await api.SendJsonAsync(HttpMethod.Delete, "api/v1/anything"));
         // A typed method that gets no body does not hand back a null it promised not to.
-        await Assert.ThrowsAnyAsync<Exception>(() => api.GetOrgAsync());
+        var empty = await Assert.ThrowsAsync<InvalidOperationException>(() => api.GetOrgAsync());
+        Assert.Equal("the API answered 204 without a body where Org was expected", empty.Message);
+        Assert.Empty(answers);
     }
 
     /// <summary>Stands in for a proxy or load balancer: answers each request with the next canned response.</summary>
