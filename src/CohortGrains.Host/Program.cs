@@ -2,7 +2,7 @@ using CohortGrains.Host.Demo;
 using CohortGrains.Host.Infrastructure;
 
 // CLI verbs share the host's configuration: `demo` runs a simulated program, `migrate` prepares the store.
-if (args is ["demo", ..]) return await DemoCommand.RunAsync(args[1..]);
+if (args is ["demo", ..]) return await DemoCommand.RunAsync(args[1..], Console.Out);
 if (args is ["migrate", ..]) return await MigrateCommand.RunAsync(args[1..]);
 
 var builder = WebApplication.CreateBuilder(args);

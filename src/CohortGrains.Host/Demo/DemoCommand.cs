@@ -28,7 +28,9 @@ public static class DemoCommand
     private static readonly TimeSpan Step = TimeSpan.FromMinutes(15);
     private static readonly TimeSpan Span = TimeSpan.FromDays(14);
 
-    public static async Task<int> RunAsync(string[] args)
+    /// <param name="output">Where the summary goes (the console when run as a command). A parameter rather than
+    /// Console.SetOut, because swapping the process-wide console also captures whatever else logs meanwhile.</param>
+    public static async Task<int> RunAsync(string[] args, TextWriter output)
     {
         var config = new ConfigurationBuilder().AddJsonFile("appsettings.json", optional: true).AddEnvironmentVariables().AddCommandLine(Options(args)).Build();
         var storage = (config.GetSection("Storage").Get<StorageOptions>() ?? new StorageOptions()).WithConnectionStrings(config);
@@ -79,12 +81,12 @@ public static class DemoCommand
         var dashboardPath = Path.GetFullPath(Path.Combine(storage.DataDirectory, "demo-dashboard.json"));
         await File.WriteAllTextAsync(dashboardPath, JsonSerializer.Serialize(dashboard, new JsonSerializerOptions(JsonSerializerDefaults.Web) { WriteIndented = true }));
 
-        Console.WriteLine(JsonSerializer.Serialize(summary, new JsonSerializerOptions(JsonSerializerDefaults.Web)));
-        Console.WriteLine($"Dashboard JSON: {dashboardPath}");
+        output.WriteLine(JsonSerializer.Serialize(summary, new JsonSerializerOptions(JsonSerializerDefaults.Web)));
+        output.WriteLine($"Dashboard JSON: {dashboardPath}");
         var serve = storage.DataDirectory == new StorageOptions().DataDirectory
             ? "dotnet run --project src/CohortGrains.Host"
             : $"dotnet run --project src/CohortGrains.Host -- --Storage:DataDirectory={Path.GetFullPath(storage.DataDirectory)}";
-        Console.WriteLine($"Live: start the service ({serve}), then curl -H 'Authorization: Bearer {apiKey}' http://127.0.0.1:5080/api/v1/dashboard");
+        output.WriteLine($"Live: start the service ({serve}), then curl -H 'Authorization: Bearer {apiKey}' http://127.0.0.1:5080/api/v1/dashboard");
         return 0;
     }
 
