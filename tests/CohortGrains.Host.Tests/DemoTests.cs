@@ -19,7 +19,6 @@ public sealed class DemoTests : IDisposable
     [Fact]
     public async Task DemoRunsTwoWeeksAndItsSummaryMatchesTheStore()
     {
-        // The demo writes to its own writer: hosts in tests running alongside log JSON lines to the console.
         var output = new StringWriter();
         var exit = await DemoCommand.RunAsync(["--data", _data], output);
         Assert.Equal(0, exit);

@@ -28,8 +28,8 @@ public static class DemoCommand
     private static readonly TimeSpan Step = TimeSpan.FromMinutes(15);
     private static readonly TimeSpan Span = TimeSpan.FromDays(14);
 
-    /// <param name="output">Where the summary goes (the console when run as a command). A parameter rather than
-    /// Console.SetOut, because swapping the process-wide console also captures whatever else logs meanwhile.</param>
+    /// <param name="output">Where the summary goes (the console when run as a command). A parameter, because a caller
+    /// that swaps the process-wide Console.Out to read it also captures every other console logger in the process.</param>
     public static async Task<int> RunAsync(string[] args, TextWriter output)
     {
         var config = new ConfigurationBuilder().AddJsonFile("appsettings.json", optional: true).AddEnvironmentVariables().AddCommandLine(Options(args)).Build();
